@@ -1,0 +1,34 @@
+# One command per job. The virtual environment is rebuilt when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint format bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+serve: $(STAMP)  ## migrate an SQLite database, load the demo org, serve on 127.0.0.1:8000
+	$(BIN)/patron demo
+
+test: $(STAMP)  ## the whole suite: SQLite always, PostgreSQL when reachable (or PATRON_TEST_POSTGRES_URL)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+docs: $(STAMP)  ## regenerate docs/errors.md from the error catalogue
+	$(BIN)/patron docs errors > docs/errors.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache patron.db patron.db-*
