@@ -8,11 +8,11 @@ wire contract keep their numbers; patron's own codes live in 81xx-84xx.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Whether an entry refuses a request or only warns about it."""
 
     ERROR = "error"
@@ -277,10 +277,11 @@ UNKNOWN_KEY = _w(8400, "UNKNOWN_KEY", "A key of the body is not known to patron;
 UNKNOWN_CUSTOM_FIELD = _w(
     8401, "UNKNOWN_CUSTOM_FIELD", "A custom field is not one of the org's; it was dropped."
 )
-EXTENDED_FIELD_DROPPED = _w(
+FIELD_DROPPED = _w(
     8402,
-    "EXTENDED_FIELD_DROPPED",
-    "An unknown or ill-typed extended field was dropped (strictFields is off).",
+    "FIELD_DROPPED",
+    "An unknown or ill-typed extended field, or an ill-typed custom field, was dropped "
+    "(strictFields is off).",
 )
 LAST_VIEWED_DROPPED = _w(
     8403,
@@ -299,6 +300,12 @@ NO_DEFAULT_PROGRAM = _w(
     8406,
     "NO_DEFAULT_PROGRAM",
     "The customer became `loyalty` but the org has no default program to enrol them in.",
+)
+
+AMBIGUOUS_LOOKUP = _w(
+    8407,
+    "AMBIGUOUS_LOOKUP",
+    "With source=ALL, several customers hold the identifier in different sources; the lowest id is answered.",
 )
 
 CATALOGUE: tuple[Entry, ...] = tuple(sorted(_ENTRIES, key=lambda e: e.code))

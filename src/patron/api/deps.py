@@ -1,0 +1,81 @@
+"""FastAPI dependencies, declared once as `Annotated` aliases and used as type hints in routes."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from patron import errors
+from patron.auth.principal import Principal
+from patron.config import Settings
+from patron.db.driver import Database
+from patron.errors import ApiError
+from patron.orgs.cache import OrgConfigCache
+from patron.orgs.model import OrgConfig
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The application's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Database:
+    """The application's database."""
+    db: Database = request.app.state.db
+    return db
+
+
+def get_org_cache(request: Request) -> OrgConfigCache:
+    """The process's org configuration cache."""
+    cache: OrgConfigCache = request.app.state.orgs
+    return cache
+
+
+def get_request_id(request: Request) -> str:
+    """The request's id, set by RequestIdMiddleware (the caller's X-Request-Id when sensible)."""
+    request_id: str = request.state.request_id
+    return request_id
+
+
+async def get_principal(request: Request) -> Principal:
+    """The till a Basic credential or an OAuth token proves; 401 otherwise."""
+    principal: Principal = await request.app.state.authenticator.authenticate(request)
+    return principal
+
+
+async def get_org(
+    principal: Annotated[Principal, Depends(get_principal)],
+    cache: Annotated[OrgConfigCache, Depends(get_org_cache)],
+) -> OrgConfig:
+    """The configuration of the caller's org."""
+    config = await cache.get(principal.org_id)
+    if config is None:  # the org vanished between authentication and now
+        raise ApiError.one(errors.UNAUTHORIZED, "Invalid or missing credentials")
+    return config
+
+
+def require_admin(request: Request) -> None:
+    """The admin bearer token, compared in constant time; 401 without detail otherwise."""
+    expected: str | None = request.app.state.settings.admin_token
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    ok = (
+        expected is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
+    )
+    if not ok:
+        raise ApiError.one(errors.UNAUTHORIZED, "Invalid or missing credentials")
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DbDep = Annotated[Database, Depends(get_db)]
+OrgCacheDep = Annotated[OrgConfigCache, Depends(get_org_cache)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+OrgDep = Annotated[OrgConfig, Depends(get_org)]
+AdminDep = Annotated[None, Depends(require_admin)]

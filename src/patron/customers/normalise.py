@@ -1,0 +1,109 @@
+"""Normalising identifier and channel values (SPEC 5.3). Pure functions, no I/O.
+
+Registration, update and lookup all go through these, so a value is stored, compared and
+searched in one form: mobiles as digits with country code and no `+`, emails trimmed and
+lower-cased, everything else trimmed.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from patron import errors
+from patron.errors import Entry
+
+MAX_PLAIN_VALUE = 150
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be normalised; carries its catalogue entry and a sentence."""
+
+    def __init__(self, entry: Entry, message: str) -> None:
+        super().__init__(message)
+        self.entry = entry
+        self.message = message
+
+
+def as_text(raw: str | int) -> str:
+    """A JSON integer is read as its decimal digits (clients send mobiles as numbers)."""
+    return str(raw) if isinstance(raw, int) else raw
+
+
+def normalise_mobile(raw: str, default_country: str) -> str | None:
+    """Digits with the country code and no `+`, or None when it is not a valid number."""
+    text = raw.strip()
+    if not text or len(text) > 32:
+        return None
+    try:
+        number = phonenumbers.parse(text, default_country)
+    except phonenumbers.NumberParseException:
+        number = None
+    if (number is None or not phonenumbers.is_valid_number(number)) and not text.startswith("+"):
+        # "919999000001": digits that already carry their country code.
+        try:
+            number = phonenumbers.parse("+" + text, None)
+        except phonenumbers.NumberParseException:
+            return None
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return f"{number.country_code}{number.national_number}"
+
+
+def normalise_email(raw: str) -> str | None:
+    """Trimmed and lower-cased, or None when the syntax is not an address's."""
+    text = raw.strip().lower()
+    if not text or len(text) > 254:
+        return None
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return text
+
+
+def _plain(raw: str, entry: Entry, what: str) -> str:
+    text = raw.strip()
+    if not text or len(text) > MAX_PLAIN_VALUE:
+        raise InvalidValue(entry, f"{what} must be 1 to {MAX_PLAIN_VALUE} characters")
+    return text
+
+
+def identifier_value(id_type: str, raw: str | int, default_country: str) -> str:
+    """The stored form of an identifier value; InvalidValue (8056, 8055, 8132) if it has none."""
+    text = as_text(raw)
+    if id_type == "mobile":
+        value = normalise_mobile(text, default_country)
+        if value is None:
+            raise InvalidValue(
+                errors.INVALID_MOBILE_IDENTIFIER, f"{text!r} is not a valid mobile number"
+            )
+        return value
+    if id_type == "email":
+        value = normalise_email(text)
+        if value is None:
+            raise InvalidValue(
+                errors.INVALID_EMAIL_IDENTIFIER, f"{text!r} is not a valid email address"
+            )
+        return value
+    return _plain(text, errors.INVALID_IDENTIFIER_VALUE, f"A {id_type} identifier")
+
+
+def channel_value(channel_type: str, raw: str | int, default_country: str) -> str:
+    """The stored form of a channel value; InvalidValue (8058, 8057, 8133) if it has none."""
+    text = as_text(raw)
+    if channel_type == "mobile":
+        value = normalise_mobile(text, default_country)
+        if value is None:
+            raise InvalidValue(
+                errors.INVALID_MOBILE_CHANNEL, f"{text!r} is not a valid mobile number"
+            )
+        return value
+    if channel_type == "email":
+        value = normalise_email(text)
+        if value is None:
+            raise InvalidValue(
+                errors.INVALID_EMAIL_CHANNEL, f"{text!r} is not a valid email address"
+            )
+        return value
+    return _plain(text, errors.INVALID_CHANNEL_VALUE, f"A {channel_type} channel value")

@@ -1,0 +1,388 @@
+"""Every SQL statement of the customer aggregate.
+
+A customer is loaded whole in one statement (its profiles, identifiers, channels and enrolments
+folded into JSON columns by the database) and, for writes, locked by it (`FOR UPDATE` on
+PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds the write lock). A plan is applied with one
+statement per kind of row, each a single pipelined `executemany`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import orjson
+
+from patron.customers.model import Actor, Channel, Customer, Enrolment, Holder, Profile, ProfileKey
+from patron.customers.planner import Plan
+from patron.db.driver import Connection, Dialect, Row
+from patron.orgs.model import OrgId
+
+
+@cache
+def _select(dialect: Dialect, by_identifier: bool, lock: bool) -> str:
+    """The aggregate query; $1 org, $2 now, then $3.. the customer id or the identifier."""
+    if dialect == "postgresql":
+        agg, arr, empty = "json_agg", "json_build_array", "'[]'::json"
+    else:
+        agg, arr, empty = "json_group_array", "json_array", "json('[]')"
+
+    def folded(columns: str, table: str, alias: str, order: str | None = None) -> str:
+        inner = f"SELECT * FROM {table} {alias} WHERE {alias}.org_id = c.org_id AND {alias}.customer_id = c.id"
+        if order:
+            inner += f" ORDER BY {order}"
+        return f"(SELECT COALESCE({agg}({arr}({columns})), {empty}) FROM ({inner}) {alias})"
+
+    points = (
+        "(SELECT COALESCE(SUM(l.points), 0) FROM points_ledger l WHERE l.org_id = e.org_id"
+        " AND l.customer_id = e.customer_id AND l.program_id = e.program_id"
+        " AND (l.expires_at IS NULL OR l.expires_at > $2))"
+    )
+    columns = ", ".join(
+        [
+            "c.id, c.version, c.loyalty_type, c.extended_fields, c.created_at, c.modified_at",
+            folded(
+                "p.source, p.account_id, p.first_name, p.last_name, p.fields, p.created_at, p.created_by,"
+                " p.created_by_type, p.modified_at, p.modified_by, p.modified_by_type",
+                "profiles",
+                "p",
+            )
+            + " AS profiles",
+            folded("i.source, i.account_id, i.type, i.value", "identifiers", "i", "i.position")
+            + " AS identifiers",
+            folded(
+                "ch.source, ch.account_id, ch.type, ch.value, ch.is_primary, ch.verified, ch.meta",
+                "comm_channels",
+                "ch",
+                "ch.position",
+            )
+            + " AS channels",
+            folded(f"e.program_id, e.tier_number, e.tier_expiry_date, {points}", "enrolments", "e")
+            + " AS enrolments",
+        ]
+    )
+    if by_identifier:
+        sql = (
+            f"SELECT {columns} FROM identifiers x JOIN customers c"
+            " ON c.org_id = x.org_id AND c.id = x.customer_id"
+            " WHERE x.org_id = $1 AND x.source = $3 AND x.account_id = $4 AND x.type = $5 AND x.value = $6"
+        )
+    else:
+        sql = f"SELECT {columns} FROM customers c WHERE c.org_id = $1 AND c.id = $3"
+    if lock and dialect == "postgresql":
+        sql += " FOR UPDATE OF c"
+    return sql
+
+
+def _json(value: Any) -> Any:
+    # SQLite hands back JSON built by json_group_array as text; asyncpg's codec decodes it.
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _ts(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _customer(row: Row) -> Customer:
+    customer = Customer(
+        id=int(row["id"]),
+        version=int(row["version"]),
+        loyalty_type=row["loyalty_type"],
+        extended_fields=_json(row["extended_fields"]) or {},
+        created_at=_ts(row["created_at"]),
+        modified_at=_ts(row["modified_at"]),
+    )
+    for src, acc, first, last, fields, cat, cby, cbt, mat, mby, mbt in _json(row["profiles"]):
+        customer.profiles[(src, acc)] = Profile(
+            source=src,
+            account_id=acc,
+            first_name=first,
+            last_name=last,
+            fields=_json(fields) or {},
+            created_at=_ts(cat),
+            created_by=Actor(cby, cbt),
+            modified_at=_ts(mat),
+            modified_by=Actor(mby, mbt),
+        )
+    for src, acc, type_, value in _json(row["identifiers"]):
+        customer.profiles[(src, acc)].identifiers.append((type_, value))
+    for src, acc, type_, value, primary, verified, meta in _json(row["channels"]):
+        customer.profiles[(src, acc)].channels.append(
+            Channel(type_, value, bool(primary), bool(verified), _json(meta) or {})
+        )
+    for program_id, tier, expiry, points in _json(row["enrolments"]):
+        customer.enrolments[int(program_id)] = Enrolment(
+            int(program_id), int(tier), expiry, int(points)
+        )
+    return customer
+
+
+async def load(
+    conn: Connection, org_id: OrgId, customer_id: int, *, now: datetime, lock: bool = False
+) -> Customer | None:
+    """A customer by id, whole (locked when `lock`)."""
+    row = await conn.fetchrow(_select(conn.dialect, False, lock), org_id, now, customer_id)
+    return None if row is None else _customer(row)
+
+
+async def find(
+    conn: Connection,
+    org_id: OrgId,
+    key: ProfileKey,
+    id_type: str,
+    value: str,
+    *,
+    now: datetime,
+    lock: bool = False,
+) -> Customer | None:
+    """The customer holding an identifier in a source/account, whole (locked when `lock`)."""
+    row = await conn.fetchrow(
+        _select(conn.dialect, True, lock), org_id, now, key[0], key[1], id_type, value
+    )
+    return None if row is None else _customer(row)
+
+
+async def identifier_exists(conn: Connection, org_id: OrgId, id_type: str, value: str) -> bool:
+    """Whether any customer of the org holds the identifier, in any source."""
+    row = await conn.fetchrow(
+        "SELECT 1 FROM identifiers WHERE org_id = $1 AND type = $2 AND value = $3 LIMIT 1",
+        org_id,
+        id_type,
+        value,
+    )
+    return row is not None
+
+
+async def find_id(
+    conn: Connection, org_id: OrgId, key: ProfileKey, id_type: str, value: str
+) -> int | None:
+    """The id of the customer holding an identifier in a source/account."""
+    found = await conn.fetchval(
+        "SELECT customer_id FROM identifiers"
+        " WHERE org_id = $1 AND source = $2 AND account_id = $3 AND type = $4 AND value = $5",
+        org_id,
+        key[0],
+        key[1],
+        id_type,
+        value,
+    )
+    return None if found is None else int(found)
+
+
+async def holders(
+    conn: Connection, org_id: OrgId, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[Holder]]:
+    """Who holds each (type, value), in every source of the org."""
+    if not pairs:
+        return {}
+    if conn.dialect == "postgresql":
+        sql = (
+            "SELECT i.type, i.value, i.source, i.account_id, i.customer_id FROM identifiers i"
+            " JOIN unnest($2::text[], $3::text[]) AS r(type, value)"
+            " ON i.type = r.type AND i.value = r.value WHERE i.org_id = $1"
+        )
+        rows = await conn.fetch(sql, org_id, [t for t, _ in pairs], [v for _, v in pairs])
+    else:
+        sql = (
+            "SELECT i.type, i.value, i.source, i.account_id, i.customer_id FROM identifiers i"
+            " WHERE i.org_id = $1 AND (i.type, i.value) IN"
+            " (SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each($2) j)"
+        )
+        rows = await conn.fetch(sql, org_id, orjson.dumps(pairs).decode())
+    found: dict[tuple[str, str], list[Holder]] = defaultdict(list)
+    for r in rows:
+        found[(r["type"], r["value"])].append(
+            Holder(r["source"], r["account_id"], int(r["customer_id"]))
+        )
+    return dict(found)
+
+
+async def customer_exists(conn: Connection, org_id: OrgId, customer_id: int) -> bool:
+    """Whether the org has a customer with this id."""
+    return (
+        await conn.fetchval(
+            "SELECT 1 FROM customers WHERE org_id = $1 AND id = $2", org_id, customer_id
+        )
+        is not None
+    )
+
+
+async def insert_customer(conn: Connection, org_id: OrgId, customer: Customer) -> int:
+    """Insert a new customer row and return its id."""
+    next_id = (
+        "nextval('customer_id_seq')"
+        if conn.dialect == "postgresql"
+        else "(SELECT COALESCE(MAX(id), 0) + 1 FROM customers)"
+    )
+    new_id = await conn.fetchval(
+        "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields, created_at, modified_at)"
+        f" VALUES ($1, {next_id}, $2, $3, $4, $5, $5) RETURNING id",
+        org_id,
+        customer.version,
+        customer.loyalty_type,
+        customer.extended_fields,
+        customer.modified_at,
+    )
+    return int(new_id)
+
+
+async def apply(
+    conn: Connection,
+    org_id: OrgId,
+    plan: Plan,
+    *,
+    request_id: str,
+    actor: Actor,
+    now: datetime,
+    new: bool,
+) -> int:
+    """Store a plan without errors; returns the customer's id (allocated when `new`)."""
+    c = plan.customer
+    w = plan.writes
+    if new:
+        c.id = await insert_customer(conn, org_id, c)
+    else:
+        await conn.execute(
+            "UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5, modified_at = $6"
+            " WHERE org_id = $1 AND id = $2",
+            org_id,
+            c.id,
+            c.version,
+            c.loyalty_type,
+            c.extended_fields,
+            now,
+        )
+    if w.new_profiles:
+        await conn.executemany(
+            "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
+            " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $9, $10)",
+            [
+                (
+                    org_id,
+                    c.id,
+                    *key,
+                    p.first_name,
+                    p.last_name,
+                    p.fields,
+                    now,
+                    actor.code,
+                    actor.type,
+                )
+                for key in w.new_profiles
+                for p in (c.profiles[key],)
+            ],
+        )
+    updated = [k for k in w.touched_profiles if k not in w.new_profiles]
+    if updated:
+        await conn.executemany(
+            "UPDATE profiles SET first_name = $5, last_name = $6, fields = $7, modified_at = $8,"
+            " modified_by = $9, modified_by_type = $10"
+            " WHERE org_id = $1 AND customer_id = $2 AND source = $3 AND account_id = $4",
+            [
+                (
+                    org_id,
+                    c.id,
+                    *key,
+                    p.first_name,
+                    p.last_name,
+                    p.fields,
+                    now,
+                    actor.code,
+                    actor.type,
+                )
+                for key in updated
+                for p in (c.profiles[key],)
+            ],
+        )
+    if w.new_identifiers:
+        await conn.executemany(
+            "INSERT INTO identifiers (org_id, source, account_id, type, value, customer_id, position)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (org_id, key[0], key[1], t, v, c.id, c.profiles[key].identifiers.index((t, v)))
+                for key, t, v in w.new_identifiers
+            ],
+        )
+    if w.channels:
+        await conn.executemany(
+            "INSERT INTO comm_channels (org_id, customer_id, source, account_id, type, value, is_primary,"
+            " verified, meta, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " ON CONFLICT (org_id, customer_id, source, account_id, type, value) DO UPDATE SET"
+            " is_primary = excluded.is_primary, verified = excluded.verified, meta = excluded.meta",
+            [
+                (
+                    org_id,
+                    c.id,
+                    *key,
+                    ch.type,
+                    ch.value,
+                    ch.primary,
+                    ch.verified,
+                    ch.meta,
+                    _position(c.profiles[key], ch),
+                )
+                for key, ch in w.channels
+            ],
+        )
+    if w.new_enrolments:
+        await conn.executemany(
+            "INSERT INTO enrolments (org_id, customer_id, program_id, tier_number, tier_expiry_date,"
+            " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                (org_id, c.id, e.program_id, e.tier_number, e.tier_expiry_date, now)
+                for e in w.new_enrolments
+            ],
+        )
+    if w.credits:
+        await conn.executemany(
+            "INSERT INTO points_ledger (org_id, customer_id, version, program_id, points, expires_at,"
+            " credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                (org_id, c.id, c.version, cr.program_id, cr.points, cr.expires_at, now, request_id)
+                for cr in w.credits
+            ],
+        )
+    await conn.execute(
+        "INSERT INTO customer_history (org_id, customer_id, version, at, request_id, actor_code,"
+        " actor_type, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        org_id,
+        c.id,
+        c.version,
+        now,
+        request_id,
+        actor.code,
+        actor.type,
+        [ch.to_wire() for ch in plan.changes],
+    )
+    return c.id
+
+
+def _position(profile: Profile, channel: Channel) -> int:
+    return next(i for i, ch in enumerate(profile.channels) if ch is channel)
+
+
+async def history(
+    conn: Connection, org_id: OrgId, customer_id: int, *, limit: int, before_version: int | None
+) -> list[Row]:
+    """Up to `limit` history entries, newest first, older than `before_version` when given."""
+    if before_version is None:
+        return await conn.fetch(
+            "SELECT version, at, request_id, actor_code, actor_type, changes FROM customer_history"
+            " WHERE org_id = $1 AND customer_id = $2 ORDER BY version DESC LIMIT $3",
+            org_id,
+            customer_id,
+            limit,
+        )
+    return await conn.fetch(
+        "SELECT version, at, request_id, actor_code, actor_type, changes FROM customer_history"
+        " WHERE org_id = $1 AND customer_id = $2 AND version < $3 ORDER BY version DESC LIMIT $4",
+        org_id,
+        customer_id,
+        before_version,
+        limit,
+    )

@@ -1,0 +1,262 @@
+"""HTTP routes of the customer API (SPEC section 5): parameters in, service call, JSON out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from patron import errors
+from patron.api.body import read_body
+from patron.api.deps import DbDep, OrgDep, PrincipalDep, RequestIdDep
+from patron.api.openapi import ERROR_RESPONSES, json_body
+from patron.api.responses import JsonResponse
+from patron.customers import service
+from patron.customers.lookup import parse_lookup, profile_selector
+from patron.customers.render import customer_wire, etag, history_wire
+from patron.customers.resolve import Problems
+from patron.customers.schemas import (
+    CustomerOut,
+    CustomerRegisterIn,
+    CustomerUpdateIn,
+    HistoryOut,
+    LookupOut,
+    WriteOut,
+    to_request,
+)
+from patron.errors import ApiError
+from patron.orgs.model import OrgConfig
+
+router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
+
+MAX_ID = 2**63 - 1
+
+Source = Annotated[str | None, Query(description="A source of the org, case-insensitive.")]
+AccountId = Annotated[
+    str | None, Query(alias="accountId", description="Required when the source has accounts.")
+]
+IdName = Annotated[
+    str | None, Query(alias="identifierName", description="An identifier type, e.g. mobile.")
+]
+IdValue = Annotated[
+    str | None, Query(alias="identifierValue", description="Normalised like stored values.")
+]
+DryRun = Annotated[
+    str | None, Query(alias="dryRun", description="true: validate and plan, store nothing.")
+]
+UseAsync = Annotated[
+    str | None, Query(alias="use_async", description="Accepted; the answer is the same.")
+]
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ApiError.one(errors.INVALID_QUERY, f"{name} must be true or false", name)
+    return lowered == "true"
+
+
+def _customer_id(raw: str) -> int:
+    # Anything that cannot be an id names no customer: the same 404 as an unknown id.
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        raise ApiError.one(errors.CUSTOMER_NOT_FOUND, "customer not found")
+    return int(raw)
+
+
+def _write_response(result: service.WriteResult) -> Response:
+    headers = {"ETag": f'"{result.version}"'} if result.version is not None else None
+    return JsonResponse(result.wire(), headers=headers)
+
+
+def _details(found: service.Found, config: OrgConfig) -> Response:
+    c = found.customer
+    keys = found.selected if found.selected is not None else list(c.profiles)
+    profiles = [c.profiles[k] for k in keys if k in c.profiles]
+    return JsonResponse(
+        customer_wire(c, profiles, config, found.warnings), headers={"ETag": etag(c)}
+    )
+
+
+@router.post(
+    "/v2/customers",
+    responses={200: {"model": WriteOut}},
+    openapi_extra=json_body(CustomerRegisterIn),
+)
+async def register_customer(
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    config: OrgDep,
+    request_id: RequestIdDep,
+    dry_run: DryRun = None,
+    use_async: UseAsync = None,
+) -> Response:
+    """Register a customer: one or more profiles, extended fields, loyalty type, enrolments."""
+    flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
+    body = await read_body(request, CustomerRegisterIn)
+    result = await service.register(
+        db, config, principal, to_request(body), request_id=request_id, dry_run=flags[0]
+    )
+    return _write_response(result)
+
+
+@router.get("/v2/customers/lookup", responses={200: {"model": LookupOut}})
+async def lookup_customer(
+    db: DbDep,
+    config: OrgDep,
+    source: Source = None,
+    account_id: AccountId = None,
+    identifier_name: IdName = None,
+    identifier_value: IdValue = None,
+) -> Response:
+    """Find a customer's id by one of their identifiers (`source=ALL` searches every source)."""
+    lookup = parse_lookup(
+        config, source, account_id, identifier_name, identifier_value, allow_all=True
+    )
+    customer_id, warnings = await service.lookup_id(db, config, lookup)
+    return JsonResponse({"entity": customer_id, "warnings": [w.to_wire() for w in warnings]})
+
+
+@router.get("/v2/customers/lookup/customerDetails", responses={200: {"model": CustomerOut}})
+async def customer_details_by_lookup(
+    db: DbDep,
+    config: OrgDep,
+    source: Source = None,
+    account_id: AccountId = None,
+    identifier_name: IdName = None,
+    identifier_value: IdValue = None,
+) -> Response:
+    """A customer's full details, found by identifier, with the profile of that source/account."""
+    lookup = parse_lookup(
+        config, source, account_id, identifier_name, identifier_value, allow_all=True
+    )
+    return _details(await service.details_by_lookup(db, config, lookup), config)
+
+
+@router.put(
+    "/v2/customers/lookup",
+    responses={200: {"model": WriteOut}},
+    openapi_extra=json_body(CustomerUpdateIn),
+)
+async def update_customer_by_lookup(
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    config: OrgDep,
+    request_id: RequestIdDep,
+    source: Source = None,
+    account_id: AccountId = None,
+    identifier_name: IdName = None,
+    identifier_value: IdValue = None,
+    dry_run: DryRun = None,
+    use_async: UseAsync = None,
+) -> Response:
+    """Update Customer Details by lookup: change a customer found by identifier, atomically."""
+    problems: list[Any] = []
+    flags: tuple[bool, bool] = (False, False)
+    try:
+        flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
+    except ApiError as exc:
+        problems += exc.errors
+    lookup = None
+    try:
+        lookup = parse_lookup(
+            config, source, account_id, identifier_name, identifier_value, allow_all=False
+        )
+    except ApiError as exc:
+        problems += exc.errors
+    try:
+        body = await read_body(request, CustomerUpdateIn)
+    except ApiError as exc:
+        raise ApiError(problems + exc.errors) from None
+    if problems or lookup is None or lookup.key is None:
+        raise ApiError(problems)
+    target = service.Target(default_key=lookup.key, lookup=lookup)
+    result = await service.update(
+        db, config, principal, target, to_request(body), request_id=request_id, dry_run=flags[0]
+    )
+    return _write_response(result)
+
+
+@router.get("/v2/customers/{customer_id}", responses={200: {"model": CustomerOut}})
+async def customer_details(
+    customer_id: str,
+    db: DbDep,
+    config: OrgDep,
+    source: Source = None,
+    account_id: AccountId = None,
+) -> Response:
+    """A customer's full details by id: one source's profile, or every profile with `source=ALL`."""
+    cid = _customer_id(customer_id)
+    problems = Problems()
+    key = None
+    if source is not None:
+        key = profile_selector(config, source, account_id, allow_all=True, problems=problems)
+        if problems.errors:
+            raise ApiError(problems.errors)
+    return _details(await service.details_by_id(db, config, cid, key), config)
+
+
+@router.put(
+    "/v2/customers/{customer_id}",
+    responses={200: {"model": WriteOut}},
+    openapi_extra=json_body(CustomerUpdateIn),
+)
+async def update_customer(
+    customer_id: str,
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    config: OrgDep,
+    request_id: RequestIdDep,
+    source: Source = None,
+    account_id: AccountId = None,
+    dry_run: DryRun = None,
+    use_async: UseAsync = None,
+) -> Response:
+    """The same update as by lookup, the customer named by id; `source` names the default profile."""
+    cid = _customer_id(customer_id)
+    problems = Problems()
+    flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
+    key = profile_selector(config, source, account_id, allow_all=False, problems=problems)
+    try:
+        body = await read_body(request, CustomerUpdateIn)
+    except ApiError as exc:
+        raise ApiError(problems.errors + exc.errors) from None
+    if problems.errors or key is None:
+        raise ApiError(problems.errors)
+    target = service.Target(default_key=key, customer_id=cid)
+    result = await service.update(
+        db, config, principal, target, to_request(body), request_id=request_id, dry_run=flags[0]
+    )
+    return _write_response(result)
+
+
+@router.get("/v2/customers/{customer_id}/changes", responses={200: {"model": HistoryOut}})
+async def customer_changes(
+    customer_id: str,
+    db: DbDep,
+    config: OrgDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Entries per page.")] = 20,
+    cursor: Annotated[str | None, Query(description="nextCursor of the previous page.")] = None,
+) -> Response:
+    """The customer's change history, newest first, a page at a time."""
+    cid = _customer_id(customer_id)
+    before = None
+    if cursor is not None:
+        if not cursor.isdigit() or not 0 < int(cursor) < 2**31:
+            raise ApiError.one(
+                errors.INVALID_QUERY, "cursor is not a cursor this API gave", "cursor"
+            )
+        before = int(cursor)
+    rows, next_cursor = await service.history(db, config, cid, limit=limit, before_version=before)
+    return JsonResponse(
+        {
+            "data": history_wire(rows),
+            "nextCursor": None if next_cursor is None else str(next_cursor),
+        }
+    )

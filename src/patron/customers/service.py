@@ -1,0 +1,265 @@
+"""Customer operations, each one transaction: find, plan, apply, record.
+
+The service owns the order of things (resolve the request, load and lock the customer, find who
+holds the request's identifiers, plan, apply, write history); the planner decides, the repository
+stores. Every refusal is an ApiError carrying all the errors found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from patron import errors
+from patron.auth.principal import Principal
+from patron.customers import repository
+from patron.customers.lookup import Lookup
+from patron.customers.model import Actor, Customer, ProfileKey, profile_label
+from patron.customers.planner import Plan, plan
+from patron.customers.requests import CustomerRequest
+from patron.customers.resolve import Problems, Resolved, resolve
+from patron.db.driver import Connection, Database, UniqueViolation
+from patron.errors import ApiError, Problem
+from patron.orgs.model import OrgConfig
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What a registration or update answers."""
+
+    customer_id: int | None
+    version: int | None
+    plan: Plan
+    dry_run: bool
+
+    def wire(self) -> dict[str, Any]:
+        """`{"createdId", "warnings", "sideEffects"}` (+ `"changes"` for a dry run)."""
+        body: dict[str, Any] = {
+            "createdId": self.customer_id,
+            "warnings": [w.to_wire() for w in self.plan.warnings],
+            "sideEffects": self.plan.side_effects,
+        }
+        if self.dry_run:
+            body["changes"] = [c.to_wire() for c in self.plan.changes]
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Which customer an update is for: by identifier lookup, or by id with a default profile."""
+
+    default_key: ProfileKey
+    lookup: Lookup | None = None
+    customer_id: int | None = None
+
+
+@dataclass(slots=True)
+class Found:
+    """A customer found for reading, with the profiles the request selected."""
+
+    customer: Customer
+    selected: list[ProfileKey] | None
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.till_code, principal.actor_type)
+
+
+def _pairs(resolved: Resolved) -> list[tuple[str, str]]:
+    return sorted({(i.type, i.value) for p in resolved.profiles for i in p.identifiers})
+
+
+def _taken(exc: UniqueViolation, problems: Problems) -> ApiError:
+    # A concurrent request took an identifier between our check and our insert: the unique
+    # key decided, and the loser gets the same answer the check would have given.
+    if exc.table == "identifiers":
+        entry, message = (
+            errors.IDENTIFIER_TAKEN,
+            "an identifier of the request was just taken by another customer",
+        )
+    else:
+        raise exc
+    return ApiError([Problem(entry, message)], problems.warnings)
+
+
+async def _not_found(conn: Connection, config: OrgConfig, lookup: Lookup) -> Problem:
+    if lookup.key is not None and await repository.identifier_exists(
+        conn, config.org_id, lookup.id_type, lookup.value
+    ):
+        return Problem(
+            errors.FOUND_IN_OTHER_SOURCE,
+            f"no customer has {lookup.id_type} {lookup.value} in {profile_label(lookup.key)}, "
+            "but one has it in another source",
+        )
+    return Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
+
+
+async def register(
+    db: Database,
+    config: OrgConfig,
+    principal: Principal,
+    request: CustomerRequest,
+    *,
+    request_id: str,
+    dry_run: bool,
+) -> WriteResult:
+    """Register a customer (SPEC 5.0)."""
+    now = utcnow()
+    actor = _actor(principal)
+    resolved, problems = resolve(request, config, default_key=None, now=now)
+    try:
+        async with db.transaction(write=True) as conn:
+            holders = await repository.holders(conn, config.org_id, _pairs(resolved))
+            p = plan(None, resolved, problems, config, holders=holders, now=now, actor=actor)
+            if p.errors:
+                raise ApiError(p.errors, p.warnings)
+            if dry_run:
+                return WriteResult(None, None, p, dry_run=True)
+            new_id = await repository.apply(
+                conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=True
+            )
+    except UniqueViolation as exc:
+        raise _taken(exc, problems) from None
+    return WriteResult(new_id, p.customer.version, p, dry_run=False)
+
+
+async def _load_target(
+    conn: Connection, config: OrgConfig, target: Target, now: datetime, *, lock: bool
+) -> Customer | Problem:
+    if target.lookup is not None:
+        lk = target.lookup
+        assert lk.key is not None
+        found = await repository.find(
+            conn, config.org_id, lk.key, lk.id_type, lk.value, now=now, lock=lock
+        )
+        return found if found is not None else await _not_found(conn, config, lk)
+    assert target.customer_id is not None
+    found = await repository.load(conn, config.org_id, target.customer_id, now=now, lock=lock)
+    return found if found is not None else Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
+
+
+async def update(
+    db: Database,
+    config: OrgConfig,
+    principal: Principal,
+    target: Target,
+    request: CustomerRequest,
+    *,
+    request_id: str,
+    dry_run: bool,
+) -> WriteResult:
+    """Update Customer Details (SPEC section 6), by lookup or by id."""
+    now = utcnow()
+    actor = _actor(principal)
+    resolved, problems = resolve(request, config, default_key=target.default_key, now=now)
+    try:
+        async with db.transaction(write=True) as conn:
+            customer = await _load_target(conn, config, target, now, lock=True)
+            if isinstance(customer, Problem):
+                raise ApiError([customer, *problems.errors], problems.warnings)
+            holders = await repository.holders(conn, config.org_id, _pairs(resolved))
+            p = plan(customer, resolved, problems, config, holders=holders, now=now, actor=actor)
+            if p.errors:
+                raise ApiError(p.errors, p.warnings)
+            if p.changed and not dry_run:
+                # Rule 11: an update that changes nothing writes nothing, not even a date.
+                await repository.apply(
+                    conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=False
+                )
+    except UniqueViolation as exc:
+        raise _taken(exc, problems) from None
+    return WriteResult(
+        customer.id, p.customer.version if not dry_run else customer.version, p, dry_run
+    )
+
+
+async def lookup_id(db: Database, config: OrgConfig, lookup: Lookup) -> tuple[int, list[Problem]]:
+    """The id of the customer an identifier names (SPEC 5.1)."""
+    async with db.transaction(write=False) as conn:
+        if lookup.key is not None:
+            found = await repository.find_id(
+                conn, config.org_id, lookup.key, lookup.id_type, lookup.value
+            )
+            if found is None:
+                raise ApiError([await _not_found(conn, config, lookup)])
+            return found, []
+        holders = await repository.holders(conn, config.org_id, [(lookup.id_type, lookup.value)])
+    return _any_holder(holders.get((lookup.id_type, lookup.value), []), lookup)
+
+
+def _any_holder(found: list[Any], lookup: Lookup) -> tuple[int, list[Problem]]:
+    ids = sorted({h.customer_id for h in found})
+    if not ids:
+        raise ApiError.one(errors.CUSTOMER_NOT_FOUND, "customer not found")
+    warnings = []
+    if len(ids) > 1:
+        warnings.append(
+            Problem(
+                errors.AMBIGUOUS_LOOKUP,
+                f"{len(ids)} customers hold {lookup.id_type} {lookup.value} in different sources; "
+                f"this is the one with the lowest id",
+                "identifierValue",
+            )
+        )
+    return ids[0], warnings
+
+
+async def details_by_lookup(db: Database, config: OrgConfig, lookup: Lookup) -> Found:
+    """A customer found by identifier, with the profile of the source/account asked for."""
+    now = utcnow()
+    async with db.transaction(write=False) as conn:
+        if lookup.key is not None:
+            customer = await repository.find(
+                conn, config.org_id, lookup.key, lookup.id_type, lookup.value, now=now
+            )
+            if customer is None:
+                raise ApiError([await _not_found(conn, config, lookup)])
+            return Found(customer, [lookup.key])
+        holders = await repository.holders(conn, config.org_id, [(lookup.id_type, lookup.value)])
+        customer_id, warnings = _any_holder(holders.get((lookup.id_type, lookup.value), []), lookup)
+        customer = await repository.load(conn, config.org_id, customer_id, now=now)
+    assert customer is not None
+    return Found(customer, None, warnings)
+
+
+async def details_by_id(
+    db: Database, config: OrgConfig, customer_id: int, key: ProfileKey | None
+) -> Found:
+    """A customer by id, with one profile (`key`) or all of them (None)."""
+    async with db.transaction(write=False) as conn:
+        customer = await repository.load(conn, config.org_id, customer_id, now=utcnow())
+    if customer is None:
+        raise ApiError.one(errors.CUSTOMER_NOT_FOUND, "customer not found")
+    warnings = []
+    if key is not None and key not in customer.profiles:
+        warnings.append(
+            Problem(
+                errors.NO_PROFILE_IN_SOURCE,
+                f"the customer has no profile in {profile_label(key)}",
+                "source",
+            )
+        )
+    return Found(customer, None if key is None else [key], warnings)
+
+
+async def history(
+    db: Database, config: OrgConfig, customer_id: int, *, limit: int, before_version: int | None
+) -> tuple[list[Any], int | None]:
+    """A page of the customer's history, newest first, and the cursor of the next page."""
+    async with db.transaction(write=False) as conn:
+        if not await repository.customer_exists(conn, config.org_id, customer_id):
+            raise ApiError.one(errors.CUSTOMER_NOT_FOUND, "customer not found")
+        rows = await repository.history(
+            conn, config.org_id, customer_id, limit=limit + 1, before_version=before_version
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = int(rows[-1]["version"]) if more and rows else None
+    return rows, next_cursor

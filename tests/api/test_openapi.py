@@ -1,0 +1,51 @@
+"""The OpenAPI document describes the real shapes, camelCase, with error responses."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+
+def test_openapi_describes_update_body_and_errors(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    put = doc["paths"]["/v2/customers/lookup"]["put"]
+    ref = put["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schemas = doc["components"]["schemas"]
+    body = schemas[ref.rsplit("/", 1)[1]]
+    assert {
+        "loyaltyType",
+        "loyaltyInfo",
+        "profiles",
+        "commChannels",
+        "fields",
+        "extendedFields",
+        "loyaltyProgramEnrollments",
+    } <= set(body["properties"])
+    assert "accountId" in schemas["ProfileIn"]["properties"]
+    assert "lastViewedDate" in schemas["ChannelIn"]["properties"]
+    assert {"400", "401", "404", "409", "413", "415"} <= set(put["responses"])
+    error = put["responses"]["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert error.endswith("/ErrorBody")
+    params = {p["name"] for p in put["parameters"]}
+    assert {
+        "source",
+        "accountId",
+        "identifierName",
+        "identifierValue",
+        "dryRun",
+        "use_async",
+    } <= params
+
+
+def test_every_customer_route_is_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths["/v2/customers"]) == {"post"}
+    assert set(paths["/v2/customers/lookup"]) == {"get", "put"}
+    assert set(paths["/v2/customers/{customer_id}"]) == {"get", "put"}
+    assert "get" in paths["/v2/customers/lookup/customerDetails"]
+    assert "get" in paths["/v2/customers/{customer_id}/changes"]
+    assert "post" in paths["/v3/oauth/token/generate"]
+    assert {"get", "put"} <= set(paths["/admin/orgs/{orgCode}"])
+
+
+def test_docs_page_is_served(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
