@@ -40,7 +40,7 @@ REFUSED: list[tuple[str, Any]] = [
     ("anniversary", "yesterday"),
     ("gender", "robot"),
     ("nationality", "Atlantis"),
-    ("preferred_language", "Klingon"),
+    ("preferred_language", "Qwerty"),
 ]
 
 

@@ -205,9 +205,10 @@ class CustomerOut(BaseModel):
 def unknown_keys(model: BaseModel, path: str = "") -> list[str]:
     """Paths of every key the client sent that no model declares."""
     found = [f"{path}.{k}" if path else k for k in (model.model_extra or {})]
-    for name in model.model_fields_set:
+    declared = type(model).model_fields
+    for name in model.model_fields_set & declared.keys():
         value = getattr(model, name)
-        alias = type(model).model_fields[name].alias or name
+        alias = declared[name].alias or name
         here = f"{path}.{alias}" if path else alias
         if isinstance(value, BaseModel):
             found += unknown_keys(value, here)
