@@ -22,7 +22,7 @@ from patron.orgs.model import OrgId
 
 
 @cache
-def _select(dialect: Dialect, by_identifier: bool, lock: bool) -> str:
+def _select(dialect: Dialect, by_identifier: bool) -> str:
     """The aggregate query; $1 org, $2 now, then $3.. the customer id or the identifier."""
     if dialect == "postgresql":
         agg, arr, empty = "json_agg", "json_build_array", "'[]'::json"
@@ -71,8 +71,6 @@ def _select(dialect: Dialect, by_identifier: bool, lock: bool) -> str:
         )
     else:
         sql = f"SELECT {columns} FROM customers c WHERE c.org_id = $1 AND c.id = $3"
-    if lock and dialect == "postgresql":
-        sql += " FOR UPDATE OF c"
     return sql
 
 
@@ -122,11 +120,47 @@ def _customer(row: Row) -> Customer:
 
 
 async def load(
-    conn: Connection, org_id: OrgId, customer_id: int, *, now: datetime, lock: bool = False
+    conn: Connection, org_id: OrgId, customer_id: int, *, now: datetime
 ) -> Customer | None:
-    """A customer by id, whole (locked when `lock`)."""
-    row = await conn.fetchrow(_select(conn.dialect, False, lock), org_id, now, customer_id)
+    """A customer by id, whole."""
+    row = await conn.fetchrow(_select(conn.dialect, False), org_id, now, customer_id)
     return None if row is None else _customer(row)
+
+
+def _for_update(conn: Connection) -> str:
+    # SQLite writers already hold the database's write lock (BEGIN IMMEDIATE).
+    return " FOR UPDATE OF c" if conn.dialect == "postgresql" else ""
+
+
+async def lock(conn: Connection, org_id: OrgId, customer_id: int) -> bool:
+    """Lock a customer's row for this transaction; False when there is no such customer.
+
+    Locking is its own statement: a statement that waited for the lock still reads with the
+    snapshot it started with, so the aggregate is loaded afterwards, by `load`.
+    """
+    found = await conn.fetchval(
+        f"SELECT c.id FROM customers c WHERE c.org_id = $1 AND c.id = $2{_for_update(conn)}",
+        org_id,
+        customer_id,
+    )
+    return found is not None
+
+
+async def lock_by_identifier(
+    conn: Connection, org_id: OrgId, key: ProfileKey, id_type: str, value: str
+) -> int | None:
+    """Lock the customer holding an identifier in a source/account and return its id."""
+    found = await conn.fetchval(
+        "SELECT c.id FROM identifiers x JOIN customers c ON c.org_id = x.org_id AND c.id = x.customer_id"
+        " WHERE x.org_id = $1 AND x.source = $2 AND x.account_id = $3 AND x.type = $4 AND x.value = $5"
+        f"{_for_update(conn)}",
+        org_id,
+        key[0],
+        key[1],
+        id_type,
+        value,
+    )
+    return None if found is None else int(found)
 
 
 async def find(
@@ -137,11 +171,10 @@ async def find(
     value: str,
     *,
     now: datetime,
-    lock: bool = False,
 ) -> Customer | None:
-    """The customer holding an identifier in a source/account, whole (locked when `lock`)."""
+    """The customer holding an identifier in a source/account, whole."""
     row = await conn.fetchrow(
-        _select(conn.dialect, True, lock), org_id, now, key[0], key[1], id_type, value
+        _select(conn.dialect, True), org_id, now, key[0], key[1], id_type, value
     )
     return None if row is None else _customer(row)
 

@@ -130,19 +130,26 @@ async def register(
     return WriteResult(new_id, p.customer.version, p, dry_run=False)
 
 
-async def _load_target(
-    conn: Connection, config: OrgConfig, target: Target, now: datetime, *, lock: bool
+async def _lock_and_load(
+    conn: Connection, config: OrgConfig, target: Target, now: datetime
 ) -> Customer | Problem:
+    """Lock the target customer, then load it whole (SPEC rule 12)."""
     if target.lookup is not None:
         lk = target.lookup
         assert lk.key is not None
-        found = await repository.find(
-            conn, config.org_id, lk.key, lk.id_type, lk.value, now=now, lock=lock
+        customer_id = await repository.lock_by_identifier(
+            conn, config.org_id, lk.key, lk.id_type, lk.value
         )
-        return found if found is not None else await _not_found(conn, config, lk)
-    assert target.customer_id is not None
-    found = await repository.load(conn, config.org_id, target.customer_id, now=now, lock=lock)
-    return found if found is not None else Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
+        if customer_id is None:
+            return await _not_found(conn, config, lk)
+    else:
+        assert target.customer_id is not None
+        customer_id = target.customer_id
+        if not await repository.lock(conn, config.org_id, customer_id):
+            return Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
+    customer = await repository.load(conn, config.org_id, customer_id, now=now)
+    assert customer is not None  # locked rows do not vanish
+    return customer
 
 
 async def update(
@@ -161,7 +168,7 @@ async def update(
     resolved, problems = resolve(request, config, default_key=target.default_key, now=now)
     try:
         async with db.transaction(write=True) as conn:
-            customer = await _load_target(conn, config, target, now, lock=True)
+            customer = await _lock_and_load(conn, config, target, now)
             if isinstance(customer, Problem):
                 raise ApiError([customer, *problems.errors], problems.warnings)
             holders = await repository.holders(conn, config.org_id, _pairs(resolved))
