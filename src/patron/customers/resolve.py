@@ -9,7 +9,8 @@ update both come through here, so each rule has one implementation. Pure: no I/O
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from patron.customers.fields import FieldTypeError, coerce
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, channel_value, identifier_value
 from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, ProfileReq, Unset
-from patron.errors import Problem
+from patron.errors import Entry, Problem
 from patron.orgs.model import (
     CHANNEL_TYPES,
     IDENTIFIER_TYPES,
@@ -40,14 +41,14 @@ _EXPIRY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$"
 class Problems:
     """Errors and warnings gathered while checking one request."""
 
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
+    errors: list[Problem] = default(default_factory=list)
+    warnings: list[Problem] = default(default_factory=list)
 
-    def error(self, entry: errors.Entry, message: str, path: str | None = None) -> None:
+    def error(self, entry: Entry, message: str, path: str | None = None) -> None:
         """Record an error."""
         self.errors.append(Problem(entry, message, path or None))
 
-    def warn(self, entry: errors.Entry, message: str, path: str | None = None) -> None:
+    def warn(self, entry: Entry, message: str, path: str | None = None) -> None:
         """Record a warning."""
         self.warnings.append(Problem(entry, message, path or None))
 
@@ -81,9 +82,9 @@ class RProfile:
     field: str
     first_name: str | Unset | None = UNSET
     last_name: str | Unset | None = UNSET
-    identifiers: list[RIdentifier] = field(default_factory=list)
-    channels: list[RChannel] = field(default_factory=list)
-    fields: dict[str, Any] = field(default_factory=dict)
+    identifiers: list[RIdentifier] = default(default_factory=list)
+    channels: list[RChannel] = default(default_factory=list)
+    fields: dict[str, Any] = default(default_factory=dict)
     """Typed custom field values; None removes one."""
 
 
@@ -105,9 +106,9 @@ class Resolved:
 
     loyalty_type: str | None = None
     loyalty_type_field: str = "loyaltyType"
-    profiles: list[RProfile] = field(default_factory=list)
-    extended_fields: dict[str, Any] = field(default_factory=dict)
-    enrolments: list[REnrolment] = field(default_factory=list)
+    profiles: list[RProfile] = default(default_factory=list)
+    extended_fields: dict[str, Any] = default(default_factory=dict)
+    enrolments: list[REnrolment] = default(default_factory=list)
 
 
 # --- sources and accounts (SPEC 5.1, rule 2) ------------------------------------------------

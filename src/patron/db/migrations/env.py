@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from patron.db.tables import metadata
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
-assert url, "patron.db.migrate sets sqlalchemy.url"
+_url = config.get_main_option("sqlalchemy.url")
+assert _url, "patron.db.migrate sets sqlalchemy.url"
+url: str = _url
 
 # An arbitrary constant: concurrent migrators on one PostgreSQL database take turns.
 _MIGRATION_LOCK = 726_912_001
