@@ -27,8 +27,9 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-docs: $(STAMP)  ## regenerate docs/errors.md from the error catalogue
+docs: $(STAMP)  ## regenerate docs/errors.md and docs/org-config.md from their sources
 	$(BIN)/patron docs errors > docs/errors.md
+	$(BIN)/patron org docs > docs/org-config.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache patron.db patron.db-*
