@@ -31,5 +31,10 @@ docs: $(STAMP)  ## regenerate docs/errors.md and docs/org-config.md from their s
 	$(BIN)/patron docs errors > docs/errors.md
 	$(BIN)/patron org docs > docs/org-config.md
 
+BENCH_CUSTOMERS ?= 1000000
+
+bench: $(STAMP)  ## load PostgreSQL (BENCH_CUSTOMERS) and SQLite, run patron against its anchors, write bench/results and docs/performance.md
+	$(BIN)/python -m bench.run --customers $(BENCH_CUSTOMERS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache patron.db patron.db-*

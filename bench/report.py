@@ -1,0 +1,232 @@
+"""Medians, ratios and targets of a benchmark run; the results file and the docs table."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import BENCH, ROOT, TMP, BenchError
+
+DOCS = ROOT / "docs" / "performance.md"
+BEGIN = "<!-- bench:results:begin (written by `make bench`; edit the prose outside) -->"
+END = "<!-- bench:results:end -->"
+
+RUNS: dict[str, str] = {
+    "patron_update": "patron, PUT /v2/customers/lookup",
+    "reference_update": "reference app, bare update transaction",
+    "echo": "echo endpoint (FastAPI parses the body)",
+    "pgbench_update": "pgbench, patron's own update statements",
+    "patron_details": "patron, GET .../customerDetails",
+    "patron_update_small": "patron, PUT by lookup, 10k-customer database",
+    "patron_update_sqlite": "patron on SQLite, PUT by lookup (1 worker)",
+    "patron_update_c4": "patron, PUT by lookup",
+    "reference_update_c4": "reference app, bare update transaction",
+}
+"""Every measured run, in the order of the table."""
+
+METRICS = ("rps", "p50_ms", "p99_ms")
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per run name, the median of each metric over its rounds."""
+    out: dict[str, dict[str, float]] = {}
+    for name in RUNS:
+        mine = [r for r in runs if r["name"] == name]
+        if mine:
+            out[name] = {m: round(statistics.median(r[m] for r in mine), 2) for m in METRICS}
+            out[name]["connections"] = mine[0]["connections"]
+            out[name]["rounds"] = len(mine)
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def ratios(med: dict[str, dict[str, float]]) -> dict[str, float | None]:
+    """The ratios the issue asks for, from the medians."""
+
+    def get(name: str, metric: str) -> float | None:
+        return med.get(name, {}).get(metric)
+
+    return {
+        "patron_over_reference_rps": _ratio(get("patron_update", "rps"), get("reference_update", "rps")),
+        "patron_over_reference_p99": _ratio(get("patron_update", "p99_ms"), get("reference_update", "p99_ms")),
+        "patron_over_echo_rps": _ratio(get("patron_update", "rps"), get("echo", "rps")),
+        "patron_over_pgbench_rps": _ratio(get("patron_update", "rps"), get("pgbench_update", "rps")),
+        "p50_large_over_small": _ratio(get("patron_update", "p50_ms"), get("patron_update_small", "p50_ms")),
+    }  # fmt: skip
+
+
+def targets(
+    med: dict[str, dict[str, float]], rat: dict[str, float | None], rss_max_mb: float | None
+) -> list[dict[str, Any]]:
+    """Each target of the issue, its measured value and whether it is met."""
+
+    def check(name: str, value: float | None, ok: bool | None, unit: str = "") -> dict[str, Any]:
+        return {"target": name, "value": value, "unit": unit, "met": ok}
+
+    def at_least(v: float | None, bound: float) -> bool | None:
+        return None if v is None else v >= bound
+
+    def at_most(v: float | None, bound: float) -> bool | None:
+        return None if v is None else v <= bound
+
+    c4 = med.get("patron_update_c4", {}).get("p99_ms")
+    sqlite = med.get("patron_update_sqlite", {}).get("rps")
+    r_rps, r_p99 = rat["patron_over_reference_rps"], rat["patron_over_reference_p99"]
+    r_pg, r_size = rat["patron_over_pgbench_rps"], rat["p50_large_over_small"]
+    return [
+        check("update requests/s >= 1.0x reference", r_rps, at_least(r_rps, 1.0), "x"),
+        check("update p99 <= 1.2x reference (64 connections)", r_p99, at_most(r_p99, 1.2), "x"),
+        check("update p99 <= 10 ms at 4 connections", c4, at_most(c4, 10.0), "ms"),
+        check("update requests/s >= 20% of pgbench", r_pg, at_least(r_pg, 0.2), "x"),
+        check("update p50 at full size <= 1.2x at 10k", r_size, at_most(r_size, 1.2), "x"),
+        check("SQLite updates/s >= 1,000", sqlite, at_least(sqlite, 1000), "req/s"),
+        check("resident memory per worker <= 150 MB", rss_max_mb, at_most(rss_max_mb, 150), "MB"),
+    ]
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _exceptions_line(found: list[dict[str, Any]]) -> str:
+    totals: dict[str, int] = {}
+    for entry in found:
+        for key, count in entry.items():
+            if key not in ("round", "server"):
+                totals[key] = totals.get(key, 0) + count
+    if not totals:
+        return "The servers logged no exception."
+    listed = ", ".join(f"{count:,} x `{name}`" for name, count in sorted(totals.items()))
+    return (
+        f"Tracebacks in the server logs: {listed} (wrk closing its connections at the end of"
+        " each run with requests still queued; any other exception fails the run)."
+    )
+
+
+def _timeouts_line(runs: list[dict[str, Any]]) -> str:
+    late = [r for r in runs if r.get("errors", {}).get("timeout")]
+    if not late:
+        return "No request timed out (wrk's limit: 10 s)."
+    listed = ", ".join(f"{r['name']} round {r['round']}: {r['errors']['timeout']}" for r in late)
+    return (
+        f"**Requests timed out** (10 s, left out of wrk's latency figures, so those p99 are"
+        f" too kind): {listed}."
+    )
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The results section of docs/performance.md for one run."""
+    cfg, med, rat = data["config"], data["medians"], data["ratios"]
+    host = data["host"]
+    lines = [
+        f"### Results of {data['started_at'][:16].replace('T', ' ')} UTC",
+        "",
+        f"{cfg['customers']:,} customers on PostgreSQL ({cfg['small_customers']:,} in the small"
+        f" database, {cfg['sqlite_customers']:,} on SQLite); {cfg['rounds']} rounds of"
+        f" {cfg['seconds']:g} s per run after {cfg['warmup']:g} s of warm-up; medians over the"
+        f" rounds. Machine: {host['cpus']} CPUs ({host['cpu_model']}), {host['memory_gb']} GB,"
+        f" PostgreSQL {host['postgres_version']}, load average {host['loadavg_start']} at the"
+        f" start. patron at commit `{host['commit']}`{' (with local changes)' if host['dirty'] else ''}.",
+        "",
+        "| run | connections | requests/s | p50 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, label in RUNS.items():
+        m = med.get(name)
+        if m:
+            lines.append(
+                f"| {label} | {int(m['connections'])} | {_fmt(m['rps'])} | {_fmt(m['p50_ms'], 2)}"
+                f" | {_fmt(m['p99_ms'], 2)} |"
+            )
+    lines += [
+        "",
+        "| ratio | value |",
+        "| --- | ---: |",
+        f"| patron / reference, requests/s | {_fmt(rat['patron_over_reference_rps'], 3)} |",
+        f"| patron / reference, p99 | {_fmt(rat['patron_over_reference_p99'], 3)} |",
+        f"| patron / echo, requests/s | {_fmt(rat['patron_over_echo_rps'], 3)} |",
+        f"| patron / pgbench, requests/s | {_fmt(rat['patron_over_pgbench_rps'], 3)} |",
+        f"| p50 at {cfg['customers']:,} / p50 at {cfg['small_customers']:,} customers |"
+        f" {_fmt(rat['p50_large_over_small'], 3)} |",
+        "",
+        "| target | measured | met |",
+        "| --- | ---: | :---: |",
+    ]
+    for t in data["targets"]:
+        met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| {t['target']} | {_fmt(t['value'], 3)} {t['unit']} | {met} |")
+    mem = data["memory"]
+    loads = data["load"]
+    pg = loads["postgresql"]
+    lines += [
+        "",
+        f"Resident memory per patron worker: peak {_fmt(mem['patron_worker_max_mb'])} MB over"
+        " each round (start, warm-up with its credential checks, and runs);"
+        f" {_fmt(mem['patron_worker_max_during_measured_runs_mb'])} MB during the measured runs."
+        f" Reference app workers: {_fmt(mem['reference_worker_max_mb'])} MB; patron on SQLite:"
+        f" {_fmt(mem['sqlite_worker_max_mb'])} MB.",
+        "",
+        _exceptions_line(data["server_exceptions"]),
+        _timeouts_line(data["runs"]),
+        "",
+        f"Round trips to the database per update: {data['statements']['update_round_trips']}"
+        f" (per details read: {data['statements']['details_round_trips']}), counting BEGIN and"
+        " COMMIT, plus the reset asyncpg's pool runs when a connection is released.",
+        "",
+        "| load | rows | seconds | rows/s |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key, label in (
+        ("postgresql", f"PostgreSQL, {cfg['customers']:,} customers (COPY)"),
+        ("postgresql_small", f"PostgreSQL, {cfg['small_customers']:,} customers"),
+        ("sqlite", f"SQLite, {cfg['sqlite_customers']:,} customers (executemany)"),
+    ):
+        r = loads[key]
+        lines.append(
+            f"| {label} | {sum(r['rows'].values()):,} | {_fmt(r['seconds']['total'])} |"
+            f" {_fmt(r['rows_per_second'], 0)} |"
+        )
+    lines += [
+        "",
+        f"PostgreSQL load phases: COPY {_fmt(pg['seconds']['copy'])} s, keys and indexes"
+        f" {_fmt(pg['seconds']['constraints'])} s, VACUUM ANALYZE"
+        f" {_fmt(pg['seconds']['vacuum_analyze'])} s; database size {_fmt(pg['size_mb'], 0)} MB.",
+        f"Raw figures of every run: `{data['results_file']}`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def results_path(started: datetime, publish: bool) -> Path:
+    """bench/results/<UTC date>.json (bench/results/tmp/ for runs that are not published)."""
+    directory = BENCH / "results" if publish else TMP
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = started.strftime("%Y-%m-%d")
+    path = directory / f"{stem}.json"
+    counter = 2
+    while path.exists():
+        path = directory / f"{stem}-{counter}.json"
+        counter += 1
+    return path
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """The results file, indented."""
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def rewrite_docs(section: str, docs: Path = DOCS) -> None:
+    """Replace what lies between the markers of docs/performance.md with `section`."""
+    text = docs.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise BenchError(f"{docs} has no results markers ({BEGIN} ... {END})")
+    docs.write_text(pattern.sub(lambda _: f"{BEGIN}\n\n{section}\n{END}", text), encoding="utf-8")
