@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from patron import __version__, errors
@@ -19,11 +20,15 @@ from patron.api.openapi import install_openapi
 from patron.api.responses import error_response
 from patron.auth.service import Authenticator
 from patron.config import Settings, get_settings
+from patron.customers.idempotency import purge_periodically
 from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem
 from patron.orgs.cache import OrgConfigCache
 
 log = logging.getLogger("patron")
+
+RETRY_AFTER_SECONDS = "1"
+"""Retry-After of a 503: a restarted database or a released lock is usually back within it."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,14 +39,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size=settings.pool_size,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         statement_timeout_ms=settings.statement_timeout_ms,
+        connect_timeout_s=settings.db_connect_timeout_seconds,
+        timeout_s=settings.db_timeout_seconds,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
+        # Expired Idempotency-Keys are deleted in the background, in bounded batches
+        # (docs/reliability.md); every process runs its own round, harmlessly.
+        purger = asyncio.create_task(purge_periodically(db), name="patron-idempotency-purge")
         try:
             yield
         finally:
+            purger.cancel()
+            with suppress(asyncio.CancelledError):
+                await purger
             await db.close()
 
     app = FastAPI(
@@ -99,11 +112,25 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
-        log.warning("database unavailable: %s", exc)
+        # The cause (driver message, maybe naming SQL) goes to the log only; the client gets
+        # a fixed sentence, the catalogue code and when to retry (docs/reliability.md, Faults).
+        log.warning(
+            "database unavailable on %s %s (request %s): %s",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", "-"),
+            exc,
+        )
         return error_response(
             ApiError.one(errors.UNAVAILABLE, "The database is unavailable; retry shortly"),
-            {"Retry-After": "1"},
+            {"Retry-After": RETRY_AFTER_SECONDS},
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def disconnected(request: Request, exc: ClientDisconnect) -> Response:
+        # The client went away mid-body: nothing was applied and nobody reads the answer.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return error_response(ApiError.one(errors.MALFORMED_JSON, "The body was cut short"))
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:

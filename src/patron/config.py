@@ -36,10 +36,39 @@ class Settings(BaseSettings):
     )
     pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per worker.")
     sqlite_busy_timeout_ms: int = Field(
-        default=5000, ge=0, description="How long an SQLite write waits for another process's lock."
+        default=5000,
+        ge=0,
+        description="Longest an SQLite unit of work waits for the process's connection and for "
+        "another process's write lock; past it the request gets 503 (code 8114).",
     )
     statement_timeout_ms: int = Field(
-        default=10000, ge=100, description="PostgreSQL statement timeout for API requests."
+        default=5000,
+        ge=100,
+        description="PostgreSQL statement_timeout (lock waits included): the server cancels a "
+        "statement past it and the request gets 503 (code 8114).",
+    )
+    auth_failure_limit: int = Field(
+        default=10,
+        ge=0,
+        description="Failed authentications per till, OAuth key or client address and window "
+        "before further attempts are refused with 429 (per worker; 0 turns throttling off).",
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description="The throttling window, counted from a key's first failure.",
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest one attempt to open a PostgreSQL connection (TCP, TLS, authentication) may take.",
+    )
+    db_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest one PostgreSQL unit of work may take, from waiting for a pooled "
+        "connection to the commit; past it the request gets 503 (code 8114).",
     )
 
 

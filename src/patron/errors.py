@@ -157,6 +157,12 @@ METHOD_NOT_ALLOWED = _e(
 INTERNAL = _e(
     8113, "INTERNAL", 500, "An unexpected fault; it is logged with the request id. Always a bug."
 )
+INVALID_CHARACTER = _e(
+    8115,
+    "INVALID_CHARACTER",
+    400,
+    "A string or key holds a NUL character (U+0000), which patron does not store.",
+)
 UNAVAILABLE = _e(
     8114,
     "UNAVAILABLE",
@@ -270,6 +276,43 @@ CONFIG_IN_USE = _e(
     "CONFIG_IN_USE",
     409,
     "The document removes a program or tier that customers are enrolled in.",
+)
+
+# --- retries and conditional updates (SPEC rule 13) ---------------------------------------
+IDEMPOTENCY_KEY_REUSED = _e(
+    8170,
+    "IDEMPOTENCY_KEY_REUSED",
+    409,
+    "The Idempotency-Key was already used (in the last 24 hours) for a different request: "
+    "another method, path, query or body.",
+)
+INVALID_IDEMPOTENCY_KEY = _e(
+    8171,
+    "INVALID_IDEMPOTENCY_KEY",
+    400,
+    "The Idempotency-Key header is not 1-255 printable ASCII characters, or is sent twice.",
+)
+PRECONDITION_FAILED = _e(
+    8172,
+    "PRECONDITION_FAILED",
+    412,
+    "If-Match does not match the customer's current ETag (strong comparison; weak tags never "
+    "match): the customer changed since it was read.",
+)
+INVALID_IF_MATCH = _e(
+    8173,
+    "INVALID_IF_MATCH",
+    400,
+    'The If-Match header is not `*` or a list of entity tags such as `"3"`.',
+)
+
+# --- security ----------------------------------------------------------------------------
+AUTH_THROTTLED = _e(
+    8180,
+    "AUTH_THROTTLED",
+    429,
+    "Too many failed authentications from this till, OAuth key or client address: every "
+    "attempt (even with a valid credential) is refused until the Retry-After delay has passed.",
 )
 
 # --- warnings ----------------------------------------------------------------------------

@@ -7,9 +7,11 @@ FastAPI's raw 422.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
@@ -130,8 +132,45 @@ def translate(errs: Iterable[Mapping[str, Any]]) -> ApiError:
     return ApiError(problems)
 
 
+# A JSON "\u0000" escape that is not itself escaped ("\\u0000" is a backslash and "u0000").
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    """Where the parsed body holds a NUL character (in a key or a string)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else k
+            found += [here] if "\x00" in k else _nul_paths(v, here)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _nul_paths(v, f"{path}[{i}]")
+    return found
+
+
+def _refuse_nul(raw: bytes) -> None:
+    # Neither PostgreSQL text nor JSONB can hold U+0000, and no real name, identifier or
+    # value needs it: refuse it with its path rather than fail at the database.
+    if _NUL_ESCAPE.search(raw) is None:
+        return
+    try:
+        paths = _nul_paths(orjson.loads(raw)) or [""]
+    except orjson.JSONDecodeError:
+        return  # malformed JSON: the parser below reports it
+    raise ApiError(
+        [
+            Problem(errors.INVALID_CHARACTER, f"{p or 'the body'} holds a NUL character", p or None)
+            for p in paths
+        ]
+    )
+
+
 def parse_model(model: type[M], raw: bytes) -> M:
     """Validate raw JSON bytes against a wire model, raising ApiError with every problem."""
+    _refuse_nul(raw)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 
 from patron import errors
 from patron.auth.principal import Principal
+from patron.auth.throttle import address_key, throttle_for
 from patron.config import Settings
 from patron.db.driver import Database
 from patron.errors import ApiError
@@ -58,17 +60,25 @@ async def get_org(
     return config
 
 
-def require_admin(request: Request) -> None:
-    """The admin bearer token, compared in constant time; 401 without detail otherwise."""
+async def require_admin(request: Request) -> None:
+    """The admin bearer token, compared in constant time; 401 without detail otherwise.
+
+    Both sides are hashed before the comparison, so neither the time taken nor the answer
+    depends on how long the offered token is. Failed bearer attempts count against the client
+    address (`patron.auth.throttle`); a throttled address is refused with 429 first.
+    """
     expected: str | None = request.app.state.settings.admin_token
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    ok = (
-        expected is not None
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(token.strip().encode(), expected.encode())
-    )
-    if not ok:
+    if scheme.lower() != "bearer":
+        raise ApiError.one(errors.UNAUTHORIZED, "Invalid or missing credentials")
+    throttle = throttle_for(request)
+    address = address_key(request)
+    throttle.check(address)
+    offered = hashlib.sha256(token.strip().encode()).digest()
+    wanted = hashlib.sha256(expected.encode()).digest() if expected is not None else None
+    if wanted is None or not hmac.compare_digest(offered, wanted):
+        throttle.failed(address)
         raise ApiError.one(errors.UNAUTHORIZED, "Invalid or missing credentials")
 
 

@@ -12,6 +12,10 @@ Verifications run in worker threads, at most one per CPU at a time, and concurre
 the same unverified credential share one verification. An unknown till or key spends a dummy
 verification, so a miss costs what a hit costs. Every refusal is the same 401, whatever was
 wrong.
+
+Failed attempts are counted per client address and per till (`patron.auth.throttle`); a till or
+address over the limit is refused with 429 before its credential is looked at. A missing
+credential is not a guess and is not counted.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from patron import errors
 from patron.auth import repository
 from patron.auth.passwords import burn_verification, verify_secret
 from patron.auth.principal import Principal
+from patron.auth.throttle import address_key, throttle_for, till_key
 from patron.auth.tokens import InvalidToken, TokenCodec
 from patron.db.driver import Connection, Database
 from patron.errors import ApiError
@@ -170,19 +175,38 @@ class Authenticator:
         return self._tokens
 
     async def authenticate(self, request: Request) -> Principal:
-        """The till the request's credential proves; ApiError 401 on any failure.
+        """The till the request's credential proves; 401 on any failure, 429 while throttled.
 
         An `X-CAP-API-OAUTH-TOKEN` header, when present, is used (and must be valid) even if an
         `Authorization` header is sent too. A Basic credential not yet verified is looked up in
-        the request's app database (`app.state.db`).
+        the request's app database (`app.state.db`). While the client address or the till is
+        throttled, `Throttled` (429) is raised without looking at the credential.
         """
+        throttle = throttle_for(request)
+        address = address_key(request)
         token = request.headers.get(OAUTH_HEADER)
         if token is not None:
-            return await self._from_token(token.strip())
+            # A token's claims are not trusted before it is verified: only its address counts.
+            throttle.check(address)
+            try:
+                return await self._from_token(token.strip())
+            except ApiError:
+                throttle.failed(address)
+                raise
         header = request.headers.get("authorization")
         if header is None:
+            raise denied()  # no credential, no guess: not counted
+        parsed = parse_basic(header)
+        till = till_key(parsed[0]) if parsed is not None else None
+        throttle.check(address, till)
+        if parsed is None:
+            throttle.failed(address)
             raise denied()
-        return await self._from_basic(request.app.state.db, header)
+        try:
+            return await self._from_basic(request.app.state.db, *parsed)
+        except ApiError:
+            throttle.failed(address, till)
+            raise
 
     async def issue_token(self, db: Database, key: str, secret: str) -> IssuedToken:
         """An access token for the OAuth client `key` if `secret` is its secret; 401 otherwise."""
@@ -226,12 +250,7 @@ class Authenticator:
             raise denied()
         return Principal(config.org_id, claims.till_code)
 
-    async def _from_basic(self, db: Database, header: str) -> Principal:
-        parsed = parse_basic(header)
-        if parsed is None:
-            raise denied()
-        till_code, digest = parsed
-
+    async def _from_basic(self, db: Database, till_code: str, digest: str) -> Principal:
         def stored(config: OrgConfig) -> str | None:
             till = config.tills.get(till_code)
             return till.password_hash if till is not None else None

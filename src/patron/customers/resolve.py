@@ -8,6 +8,7 @@ update both come through here, so each rule has one implementation. Pure: no I/O
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as default
@@ -32,6 +33,7 @@ from patron.orgs.model import (
 
 MAX_NAME = 100
 MAX_STRING = 1024
+_INT64 = 2**63
 LAST_VIEWED = "lastViewedDate"
 _SOURCES_BY_UPPER = {s.upper(): s for s in SOURCES}
 _EXPIRY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
@@ -478,8 +480,14 @@ def _typed_fields(
 
 
 def _check_json(value: Any, path: str, problems: Problems) -> None:
-    """SPEC 8: no string in a free-form object is longer than 1,024 characters."""
-    if isinstance(value, str):
+    """SPEC 8 for free-form objects: strings of at most 1,024 characters, storable numbers."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        problems.error(errors.OUT_OF_RANGE, f"{path} must be a 64-bit integer", path)
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.error(errors.OUT_OF_RANGE, f"{path} must be a finite number", path)
+    elif isinstance(value, str):
         if len(value) > MAX_STRING:
             problems.error(errors.TOO_LONG, f"{path} is longer than {MAX_STRING} characters", path)
     elif isinstance(value, dict):

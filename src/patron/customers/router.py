@@ -1,19 +1,26 @@
-"""HTTP routes of the customer API (SPEC section 5): parameters in, service call, JSON out."""
+"""HTTP routes of the customer API (SPEC section 5): parameters in, service call, JSON out.
+
+Write routes also read the `Idempotency-Key` and `If-Match` headers (SPEC rule 13); the service
+does the rest.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message
 
 from patron import errors
-from patron.api.body import read_body
+from patron.api.body import MAX_BODY_BYTES, read_body
 from patron.api.deps import DbDep, OrgDep, PrincipalDep, RequestIdDep
-from patron.api.openapi import ERROR_RESPONSES, json_body
+from patron.api.openapi import ERROR_RESPONSES, ErrorBody, json_body
 from patron.api.responses import JsonResponse
-from patron.customers import service
+from patron.customers import idempotency, service
+from patron.customers.idempotency import IdempotencyKey, StoredResponse
 from patron.customers.lookup import parse_lookup, profile_selector
 from patron.customers.render import customer_wire, etag, history_wire
 from patron.customers.resolve import Problems
@@ -26,12 +33,45 @@ from patron.customers.schemas import (
     WriteOut,
     to_request,
 )
-from patron.errors import ApiError
+from patron.errors import ApiError, Problem
 from patron.orgs.model import OrgConfig
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
 
 MAX_ID = 2**63 - 1
+
+M = TypeVar("M", bound=BaseModel)
+
+# The headers of SPEC rule 13, read from the request by hand (a repeated header must be seen),
+# so declared for the OpenAPI document here.
+_IDEMPOTENCY_KEY_PARAM: dict[str, Any] = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "1-255 printable ASCII characters. Makes a retry safe: the same key with the "
+    "same request replays the first response (with `Idempotent-Replayed: true`) for 24 hours; "
+    "with another request it is a 409.",
+    "schema": {"type": "string"},
+}
+_IF_MATCH_PARAM: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'Update only if the customer\'s ETag is one of these (`"3"`, a list, or `*`); '
+    "otherwise 412.",
+    "schema": {"type": "string"},
+}
+_PRECONDITION_FAILED: dict[int | str, dict[str, Any]] = {
+    412: {"model": ErrorBody, "description": "If-Match does not match the customer's ETag"}
+}
+
+
+def _write_extra(model: type[BaseModel], *, conditional: bool) -> dict[str, Any]:
+    """`openapi_extra` of a write route: its JSON body and the headers it reads."""
+    extra = json_body(model)
+    extra["parameters"] = [_IDEMPOTENCY_KEY_PARAM, *([_IF_MATCH_PARAM] if conditional else [])]
+    return extra
+
 
 Source = Annotated[str | None, Query(description="A source of the org, case-insensitive.")]
 AccountId = Annotated[
@@ -67,9 +107,66 @@ def _customer_id(raw: str) -> int:
     return int(raw)
 
 
-def _write_response(result: service.WriteResult) -> Response:
-    headers = {"ETag": f'"{result.version}"'} if result.version is not None else None
-    return JsonResponse(result.wire(), headers=headers)
+def _write_response(result: service.WriteResult | StoredResponse) -> Response:
+    if isinstance(result, StoredResponse):
+        # A replay: the first response's bytes, status and ETag, marked as such.
+        return Response(
+            result.body,
+            status_code=result.status,
+            media_type="application/json",
+            headers={**result.headers, idempotency.REPLAY_HEADER: "true"},
+        )
+    return JsonResponse(result.wire(), headers=result.headers())
+
+
+def _idempotency_key(request: Request, problems: list[Problem]) -> str | None:
+    """The request's Idempotency-Key; a malformed one joins `problems`."""
+    try:
+        return idempotency.parse_key(request.headers.getlist(idempotency.HEADER))
+    except ApiError as exc:
+        problems += exc.errors
+        return None
+
+
+def _if_match(request: Request, problems: list[Problem]) -> service.IfMatch | None:
+    """The request's If-Match precondition; a malformed one joins `problems`."""
+    try:
+        return service.IfMatch.parse(request.headers.getlist("if-match"))
+    except ApiError as exc:
+        problems += exc.errors
+        return None
+
+
+async def _buffered(request: Request) -> bytes:
+    """The raw body, at most MAX_BODY_BYTES, read once so it can be fingerprinted and parsed."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise ApiError.one(errors.BODY_TOO_LARGE, "The body is larger than 64 KiB")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError.one(errors.BODY_TOO_LARGE, "The body is larger than 64 KiB")
+    return raw
+
+
+async def _read(
+    request: Request, model: type[M], key: str | None
+) -> tuple[M, IdempotencyKey | None]:
+    """The body as `model` and, when the request carries a key, its fingerprinted key."""
+    if key is None:
+        # No key, no extra work: the body is streamed straight into the wire model.
+        return await read_body(request, model), None
+    raw = await _buffered(request)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    body = await read_body(Request(request.scope, receive), model)
+    url = request.url
+    return body, IdempotencyKey(
+        key, idempotency.fingerprint(request.method, url.path, url.query, raw)
+    )
 
 
 def _details(found: service.Found, config: OrgConfig) -> Response:
@@ -84,7 +181,7 @@ def _details(found: service.Found, config: OrgConfig) -> Response:
 @router.post(
     "/v2/customers",
     responses={200: {"model": WriteOut}},
-    openapi_extra=json_body(CustomerRegisterIn),
+    openapi_extra=_write_extra(CustomerRegisterIn, conditional=False),
 )
 async def register_customer(
     request: Request,
@@ -96,10 +193,27 @@ async def register_customer(
     use_async: UseAsync = None,
 ) -> Response:
     """Register a customer: one or more profiles, extended fields, loyalty type, enrolments."""
-    flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
-    body = await read_body(request, CustomerRegisterIn)
+    problems: list[Problem] = []
+    flags: tuple[bool, bool] = (False, False)
+    try:
+        flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
+    except ApiError as exc:
+        problems += exc.errors
+    key = _idempotency_key(request, problems)
+    try:
+        body, retry = await _read(request, CustomerRegisterIn, key)
+    except ApiError as exc:
+        raise ApiError(problems + exc.errors) from None
+    if problems:
+        raise ApiError(problems)
     result = await service.register(
-        db, config, principal, to_request(body), request_id=request_id, dry_run=flags[0]
+        db,
+        config,
+        principal,
+        to_request(body),
+        request_id=request_id,
+        dry_run=flags[0],
+        retry=retry,
     )
     return _write_response(result)
 
@@ -139,8 +253,8 @@ async def customer_details_by_lookup(
 
 @router.put(
     "/v2/customers/lookup",
-    responses={200: {"model": WriteOut}},
-    openapi_extra=json_body(CustomerUpdateIn),
+    responses={200: {"model": WriteOut}, **_PRECONDITION_FAILED},
+    openapi_extra=_write_extra(CustomerUpdateIn, conditional=True),
 )
 async def update_customer_by_lookup(
     request: Request,
@@ -169,15 +283,25 @@ async def update_customer_by_lookup(
         )
     except ApiError as exc:
         problems += exc.errors
+    key = _idempotency_key(request, problems)
+    if_match = _if_match(request, problems)
     try:
-        body = await read_body(request, CustomerUpdateIn)
+        body, retry = await _read(request, CustomerUpdateIn, key)
     except ApiError as exc:
         raise ApiError(problems + exc.errors) from None
     if problems or lookup is None or lookup.key is None:
         raise ApiError(problems)
     target = service.Target(default_key=lookup.key, lookup=lookup)
     result = await service.update(
-        db, config, principal, target, to_request(body), request_id=request_id, dry_run=flags[0]
+        db,
+        config,
+        principal,
+        target,
+        to_request(body),
+        request_id=request_id,
+        dry_run=flags[0],
+        retry=retry,
+        if_match=if_match,
     )
     return _write_response(result)
 
@@ -203,8 +327,8 @@ async def customer_details(
 
 @router.put(
     "/v2/customers/{customer_id}",
-    responses={200: {"model": WriteOut}},
-    openapi_extra=json_body(CustomerUpdateIn),
+    responses={200: {"model": WriteOut}, **_PRECONDITION_FAILED},
+    openapi_extra=_write_extra(CustomerUpdateIn, conditional=True),
 )
 async def update_customer(
     customer_id: str,
@@ -223,15 +347,25 @@ async def update_customer(
     problems = Problems()
     flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
     key = profile_selector(config, source, account_id, allow_all=False, problems=problems)
+    idempotency_key = _idempotency_key(request, problems.errors)
+    if_match = _if_match(request, problems.errors)
     try:
-        body = await read_body(request, CustomerUpdateIn)
+        body, retry = await _read(request, CustomerUpdateIn, idempotency_key)
     except ApiError as exc:
         raise ApiError(problems.errors + exc.errors) from None
     if problems.errors or key is None:
         raise ApiError(problems.errors)
     target = service.Target(default_key=key, customer_id=cid)
     result = await service.update(
-        db, config, principal, target, to_request(body), request_id=request_id, dry_run=flags[0]
+        db,
+        config,
+        principal,
+        target,
+        to_request(body),
+        request_id=request_id,
+        dry_run=flags[0],
+        retry=retry,
+        if_match=if_match,
     )
     return _write_response(result)
 

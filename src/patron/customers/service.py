@@ -1,19 +1,24 @@
 """Customer operations, each one transaction: find, plan, apply, record.
 
-The service owns the order of things (resolve the request, load and lock the customer, find who
-holds the request's identifiers, plan, apply, write history); the planner decides, the repository
-stores. Every refusal is an ApiError carrying all the errors found.
+The service owns the order of things (claim the Idempotency-Key, resolve the request, load and
+lock the customer, check If-Match, find who holds the request's identifiers, plan, apply, write
+history, record the response for the key); the planner decides, the repository stores. Every
+refusal is an ApiError carrying all the errors found, and rolls everything back, the key included.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from patron import errors
 from patron.auth.principal import Principal
-from patron.customers import repository
+from patron.customers import idempotency, repository
+from patron.customers.idempotency import IdempotencyKey, StoredResponse
 from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
@@ -48,6 +53,63 @@ class WriteResult:
         if self.dry_run:
             body["changes"] = [c.to_wire() for c in self.plan.changes]
         return body
+
+    def headers(self) -> dict[str, str]:
+        """The customer's version as `ETag` (none for a dry-run registration)."""
+        return {} if self.version is None else {"ETag": f'"{self.version}"'}
+
+    def stored(self) -> StoredResponse:
+        """The response as an Idempotency-Key keeps it, byte for byte."""
+        return StoredResponse(200, orjson.dumps(self.wire()), self.headers())
+
+
+# One element of an If-Match list (RFC 9110 8.8.3): an optionally weak quoted tag, or nothing
+# (empty list elements are allowed), up to the next comma. An opaque tag may itself hold commas,
+# so the list is scanned tag by tag rather than split.
+_IF_MATCH_ELEMENT = re.compile(r'[ \t]*(?:(W/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(?:,|\Z)')
+
+
+@dataclass(frozen=True, slots=True)
+class IfMatch:
+    """An If-Match precondition: `*`, or the strong entity tags listed (weak ones never match)."""
+
+    tags: frozenset[str]
+    any_version: bool = False
+
+    @classmethod
+    def parse(cls, values: list[str]) -> IfMatch | None:
+        """The precondition of the If-Match header lines (None without); ApiError (400) if bad."""
+        if not values:
+            return None
+        raw = ",".join(values).strip()  # repeated header lines form one list
+        if raw == "*":
+            return cls(frozenset(), any_version=True)
+        strong: set[str] = set()
+        listed = 0
+        pos = 0
+        while pos < len(raw):
+            m = _IF_MATCH_ELEMENT.match(raw, pos)
+            if m is None:
+                listed = 0
+                break
+            if m.group(2) is not None:
+                listed += 1
+                if not m.group(1):  # weak tags are left out: strong comparison never matches them
+                    strong.add(m.group(2))
+            pos = m.end()
+        if listed == 0:
+            # Garbage, or a list without a single tag, which no customer could ever match: a
+            # client bug better named than answered with a 412.
+            raise ApiError.one(
+                errors.INVALID_IF_MATCH,
+                'If-Match must be * or a list of entity tags such as "3"',
+                "If-Match",
+            )
+        return cls(frozenset(strong))
+
+    def matches(self, version: int) -> bool:
+        """Strong comparison of the customer's ETag `"<version>"` with the listed tags."""
+        return self.any_version or str(version) in self.tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +171,18 @@ async def register(
     *,
     request_id: str,
     dry_run: bool,
-) -> WriteResult:
-    """Register a customer (SPEC 5.0)."""
+    retry: IdempotencyKey | None = None,
+) -> WriteResult | StoredResponse:
+    """Register a customer (SPEC 5.0); with `retry`, once per Idempotency-Key (rule 13)."""
     now = utcnow()
     actor = _actor(principal)
     resolved, problems = resolve(request, config, default_key=None, now=now)
     try:
         async with db.transaction(write=True) as conn:
+            if retry is not None and not dry_run:
+                replay = await idempotency.claim(conn, config.org_id, retry, now)
+                if replay is not None:
+                    return replay
             holders = await repository.holders(conn, config.org_id, _pairs(resolved))
             p = plan(None, resolved, problems, config, holders=holders, now=now, actor=actor)
             if p.errors:
@@ -125,9 +192,12 @@ async def register(
             new_id = await repository.apply(
                 conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=True
             )
+            result = WriteResult(new_id, p.customer.version, p, dry_run=False)
+            if retry is not None:
+                await idempotency.record(conn, config.org_id, retry, result.stored())
     except UniqueViolation as exc:
         raise _taken(exc, problems) from None
-    return WriteResult(new_id, p.customer.version, p, dry_run=False)
+    return result
 
 
 async def _lock_and_load(
@@ -161,16 +231,35 @@ async def update(
     *,
     request_id: str,
     dry_run: bool,
-) -> WriteResult:
-    """Update Customer Details (SPEC section 6), by lookup or by id."""
+    retry: IdempotencyKey | None = None,
+    if_match: IfMatch | None = None,
+) -> WriteResult | StoredResponse:
+    """Update Customer Details (SPEC section 6), by lookup or by id.
+
+    With `retry`, a repeated request replays the first response (rule 13), before anything else
+    is looked at; with `if_match`, a customer whose version does not match is a 412.
+    """
     now = utcnow()
     actor = _actor(principal)
     resolved, problems = resolve(request, config, default_key=target.default_key, now=now)
     try:
         async with db.transaction(write=True) as conn:
+            if retry is not None and not dry_run:
+                replay = await idempotency.claim(conn, config.org_id, retry, now)
+                if replay is not None:
+                    return replay
             customer = await _lock_and_load(conn, config, target, now)
             if isinstance(customer, Problem):
                 raise ApiError([customer, *problems.errors], problems.warnings)
+            # Compared under the lock, so no writer can slip in between check and update. Errors
+            # of the request itself come along, and a 400 outranks the 412 (as it does a 404).
+            if if_match is not None and not if_match.matches(customer.version):
+                precondition = Problem(
+                    errors.PRECONDITION_FAILED,
+                    f'If-Match does not match the customer\'s current ETag "{customer.version}"',
+                    "If-Match",
+                )
+                raise ApiError([precondition, *problems.errors], problems.warnings)
             holders = await repository.holders(conn, config.org_id, _pairs(resolved))
             p = plan(customer, resolved, problems, config, holders=holders, now=now, actor=actor)
             if p.errors:
@@ -180,11 +269,15 @@ async def update(
                 await repository.apply(
                     conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=False
                 )
+            result = WriteResult(
+                customer.id, p.customer.version if not dry_run else customer.version, p, dry_run
+            )
+            if retry is not None and not dry_run:
+                # Even an update that changed nothing is recorded: its retry must replay it.
+                await idempotency.record(conn, config.org_id, retry, result.stored())
     except UniqueViolation as exc:
         raise _taken(exc, problems) from None
-    return WriteResult(
-        customer.id, p.customer.version if not dry_run else customer.version, p, dry_run
-    )
+    return result
 
 
 async def lookup_id(db: Database, config: OrgConfig, lookup: Lookup) -> tuple[int, list[Problem]]:

@@ -9,16 +9,25 @@ SQLite runs in WAL mode on one connection per process; its statements take micro
 run on the event loop thread, one unit of work at a time. Writes begin with `BEGIN IMMEDIATE`; when
 another process holds the write lock the attempt is retried with `asyncio.sleep` back-off rather
 than by blocking the loop in SQLite's own busy handler.
+
+Every way the database can fail to serve (a refused, lost or silent connection, a server shutting
+down, a statement timeout, no pooled connection in time, an SQLite write lock held past the busy
+timeout, an SQLite file that cannot be read or written) comes out as `DatabaseUnavailable`, which
+the API answers with 503. Every wait is bounded: on PostgreSQL one deadline covers a whole unit of
+work; on SQLite the busy timeout covers the wait for the process's connection and for the write
+lock. Neither engine has to be up for the service to start: connections are made on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,6 +38,8 @@ import asyncpg
 import orjson
 
 Dialect = Literal["postgresql", "sqlite"]
+
+log = logging.getLogger("patron.db")
 
 
 class Row(Protocol):
@@ -48,7 +59,10 @@ class UniqueViolation(Exception):
 
 
 class DatabaseUnavailable(Exception):
-    """The database cannot be reached or stayed locked past the configured wait."""
+    """The database cannot be reached, failed mid-way, or stayed busy past the configured wait.
+
+    The message is for the log only: the API answers 503 with a fixed text (no SQL, no trace).
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,28 +124,60 @@ class Database(Protocol):
 
 
 def create_database(
-    url: str, *, pool_size: int = 10, busy_timeout_ms: int = 5000, statement_timeout_ms: int = 10000
+    url: str,
+    *,
+    pool_size: int = 10,
+    busy_timeout_ms: int = 5000,
+    statement_timeout_ms: int = 5000,
+    connect_timeout_s: float = 5.0,
+    timeout_s: float = 10.0,
 ) -> Database:
     """The database object for a URL; nothing connects until `open()`."""
     parsed = parse_database_url(url)
     if parsed.dialect == "sqlite":
         return SqliteDatabase(parsed.sqlite_path, busy_timeout_ms=busy_timeout_ms)
     return PostgresDatabase(
-        parsed.driver_dsn, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms
+        parsed.driver_dsn,
+        pool_size=pool_size,
+        statement_timeout_ms=statement_timeout_ms,
+        connect_timeout_s=connect_timeout_s,
+        timeout_s=timeout_s,
     )
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 
+# Errors that say the database is gone, refusing or overloaded, never that the request was wrong:
+# lost, refused or timed-out connections (OSError covers TimeoutError and ConnectionResetError;
+# InterfaceError covers "connection is closed"), class 08 (connection exception), class 57
+# (operator intervention: admin or crash shutdown, cannot connect now, statement timeout),
+# class 53 (insufficient resources: too many connections, disk full), class 58 (system error)
+# and class 40 (the server rolled the transaction back; a retry can succeed). InternalClientError
+# is what asyncpg raises when a statement meets a connection the server has just terminated
+# between two statements ("cannot switch to state ...").
 _PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
-    asyncpg.AdminShutdownError,
-    asyncpg.QueryCanceledError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.PostgresSystemError,
+    asyncpg.exceptions.TransactionRollbackError,
 )
+
+
+_PG_BROKEN: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+)
+
+
+def _describe(exc: BaseException) -> str:
+    """A log line for a database fault (a TimeoutError has no message of its own)."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 async def _init_pg_connection(conn: asyncpg.Connection) -> None:
@@ -185,43 +231,86 @@ class PostgresConnection:
 
 
 class PostgresDatabase:
-    """An asyncpg pool; each transaction holds one pooled connection."""
+    """An asyncpg pool; each transaction holds one pooled connection, within one deadline."""
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, dsn: str, *, pool_size: int, statement_timeout_ms: int) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int,
+        statement_timeout_ms: int,
+        connect_timeout_s: float,
+        timeout_s: float,
+    ) -> None:
         self._dsn = dsn
         self._pool_size = pool_size
         self._statement_timeout_ms = statement_timeout_ms
+        self._connect_timeout_s = connect_timeout_s
+        self._timeout_s = timeout_s
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
+        """Create the pool, then try one connection; a database that is down is only logged."""
+        # min_size=0: creating the pool connects nothing, so the service starts while the
+        # database is down and answers 503 until it is back. Connections are made on demand,
+        # and one the server closed (restart, terminated backend) is replaced on its next use.
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=0,
+            max_size=self._pool_size,
+            init=_init_pg_connection,
+            timeout=self._connect_timeout_s,
+            # Client-side bound on each statement and on asyncpg's own cancel requests, for a
+            # server that stopped answering without closing the socket.
+            command_timeout=self._timeout_s,
+            server_settings={
+                "application_name": "patron",
+                "statement_timeout": str(self._statement_timeout_ms),
+            },
+        )
         try:
-            self._pool = await asyncpg.create_pool(
-                self._dsn,
-                min_size=1,
-                max_size=self._pool_size,
-                init=_init_pg_connection,
-                timeout=10,
-                server_settings={
-                    "application_name": "patron",
-                    "statement_timeout": str(self._statement_timeout_ms),
-                },
+            async with self.transaction(write=False) as conn:
+                await conn.fetchval("SELECT 1")
+        except DatabaseUnavailable as exc:
+            log.warning(
+                "PostgreSQL is unavailable at start; requests get 503 until it is back: %s", exc
             )
-        except _PG_UNAVAILABLE as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            # A graceful close says goodbye to the server; one that no longer answers must not
+            # hold up shutdown.
+            await asyncio.wait_for(pool.close(), self._timeout_s)
+        except Exception as exc:
+            log.warning("PostgreSQL pool closed abruptly: %s", _describe(exc))
+            pool.terminate()
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
-        if self._pool is None:
+        pool = self._pool
+        if pool is None:
             raise DatabaseUnavailable("database is not open")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        conn: asyncpg.Connection | None = None
+        broken = False
         try:
-            async with self._pool.acquire(timeout=10) as conn:
+            # One deadline for the whole unit of work: waiting for a pooled connection or a new
+            # one, every statement and the commit. When it passes, the task is cancelled where it
+            # waits (asyncpg then cancels the statement on the server) and the caller gets
+            # DatabaseUnavailable instead of hanging on a database that does not answer.
+            async with asyncio.timeout_at(deadline):
+                try:
+                    conn = await pool.acquire()
+                except asyncpg.PostgresError as exc:
+                    # Any refusal while connecting (authentication, a missing database, too
+                    # many connections) means there is no database to work with.
+                    raise DatabaseUnavailable(_describe(exc)) from exc
                 tx = (
                     conn.transaction()
                     if write
@@ -230,7 +319,31 @@ class PostgresDatabase:
                 async with tx:
                     yield PostgresConnection(conn)
         except _PG_UNAVAILABLE as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
+            # A lost or silent connection (or one cut mid-statement by the deadline) is dropped;
+            # one the server merely refused a statement on (a timeout, a rollback) is reused.
+            broken = isinstance(exc, _PG_BROKEN)
+            raise DatabaseUnavailable(_describe(exc)) from exc
+        finally:
+            if conn is not None:
+                await self._release(pool, conn, broken, max(deadline - loop.time(), 0.05))
+
+    async def _release(
+        self, pool: asyncpg.Pool, conn: asyncpg.Connection, broken: bool, budget: float
+    ) -> None:
+        if broken:
+            # After a fault the connection is suspect (lost, stalled or mid-cancel): drop it now
+            # rather than spend more time on a graceful reset; the next acquire makes a new one.
+            # A connection the server closed has already gone back to the pool by itself.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+        try:
+            # Within what is left of the deadline, so handing the connection back cannot make
+            # the unit of work outlast its bound either.
+            await pool.release(conn, timeout=budget)
+        except Exception as exc:
+            # asyncpg has already terminated a connection it could not reset; the unit of
+            # work's outcome is decided, so do not change it.
+            log.info("dropped a PostgreSQL connection on release: %s", _describe(exc))
 
 
 # --- SQLite -------------------------------------------------------------------------------
@@ -269,6 +382,39 @@ def _sqlite_table(message: str) -> str | None:
     return first.split(".")[0] if "." in first else None
 
 
+_SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED: another connection holds a lock
+# Primary result codes that say the file cannot be used now, never that the SQL was wrong:
+# the locks above, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+_SQLITE_UNAVAILABLE = _SQLITE_BUSY | {7, 8, 10, 11, 13, 14, 15, 26}
+
+
+def _sqlite_code(exc: sqlite3.Error) -> int | None:
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _translate(exc: sqlite3.Error) -> Exception | None:
+    """Ours for an sqlite3 error: a duplicate, a fault, or None when it is a plain bug."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+            return UniqueViolation(_sqlite_table(str(exc)), str(exc))
+        return None
+    if _sqlite_code(exc) in _SQLITE_UNAVAILABLE:
+        return DatabaseUnavailable(f"{exc.sqlite_errorname}: {exc}")
+    return None
+
+
+@contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        mapped = _translate(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
 class SqliteConnection:
     """The process's SQLite connection inside a transaction."""
 
@@ -278,16 +424,8 @@ class SqliteConnection:
         self._conn = conn
 
     def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
-        try:
+        with _sqlite_errors():
             return self._conn.execute(sqlite_sql(sql), args)
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
-                raise UniqueViolation(_sqlite_table(str(exc)), str(exc)) from exc
-            raise
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise DatabaseUnavailable(str(exc)) from exc
-            raise
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return self._run(sql, args).fetchall()
@@ -304,12 +442,8 @@ class SqliteConnection:
         self._run(sql, args)
 
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
-        try:
+        with _sqlite_errors():
             self._conn.executemany(sqlite_sql(sql), args)
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                raise UniqueViolation(_sqlite_table(str(exc)), str(exc)) from exc
-            raise
 
 
 def connect_sqlite(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
@@ -317,17 +451,32 @@ def connect_sqlite(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         path,
+        timeout=busy_timeout_ms / 1000,  # also bounds the PRAGMAs below
         isolation_level=None,  # transactions are begun explicitly
         check_same_thread=False,
         detect_types=sqlite3.PARSE_DECLTYPES,
         cached_statements=512,
     )
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    except BaseException:
+        conn.close()  # a file that is not a usable database must not leak its handle
+        raise
     return conn
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # After some errors (I/O, full disk) SQLite has already rolled back by itself; ROLLBACK would
+    # then fail, and must not replace the error that is on its way to the caller.
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("SQLite rollback failed: %s", exc)
 
 
 class SqliteDatabase:
@@ -339,49 +488,87 @@ class SqliteDatabase:
         self._path = path
         self._busy_timeout_s = busy_timeout_ms / 1000
         self._conn: sqlite3.Connection | None = None
+        self._open = False
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        # busy_timeout 0: a locked database is retried below with asyncio.sleep, so a
-        # writer in another process never blocks this process's event loop.
-        self._conn = connect_sqlite(self._path, busy_timeout_ms=0)
+        """Connect now if the file is usable; otherwise log it, and the first unit of work retries."""
+        self._open = True
+        try:
+            self._connection()
+        except DatabaseUnavailable as exc:
+            log.warning(
+                "SQLite is unavailable at start; requests get 503 until it is back: %s", exc
+            )
 
     async def close(self) -> None:
+        self._open = False
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    async def _begin(self, conn: sqlite3.Connection, write: bool) -> None:
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                conn = connect_sqlite(self._path, busy_timeout_ms=int(self._busy_timeout_s * 1000))
+            except (sqlite3.Error, OSError) as exc:
+                raise DatabaseUnavailable(f"cannot open {self._path}: {exc}") from exc
+            # busy_timeout 0 from now on: a locked database is retried in _begin with
+            # asyncio.sleep, so a writer in another process never blocks this event loop.
+            conn.execute("PRAGMA busy_timeout=0")
+            self._conn = conn
+        return self._conn
+
+    async def _begin(self, write: bool) -> sqlite3.Connection:
+        """The process's connection with a transaction begun on it; the caller then holds the lock.
+
+        One deadline bounds the whole wait: for this process's connection (units of work take
+        turns on it) and for another process's write lock. Without it, units queued behind one
+        that waits for the lock would each wait a busy timeout of their own after it.
+        """
         statement = "BEGIN IMMEDIATE" if write else "BEGIN"
         deadline = time.monotonic() + self._busy_timeout_s
         delay = 0.001
         while True:
             try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                    await self._lock.acquire()
+            except TimeoutError:
+                raise DatabaseUnavailable("database stayed busy past the busy timeout") from None
+            try:
+                conn = self._connection()
                 conn.execute(statement)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
+                return conn
+            except sqlite3.Error as exc:
+                self._lock.release()
+                if _sqlite_code(exc) not in _SQLITE_BUSY:
+                    mapped = _translate(exc)
+                    if mapped is None:
+                        raise
+                    raise mapped from exc
                 if time.monotonic() >= deadline:
                     raise DatabaseUnavailable("database is locked by another process") from exc
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.05)
+            except BaseException:
+                self._lock.release()
+                raise
+            # Another process holds the write lock. Wait without holding the connection, so
+            # that this process's other units of work (reads above all, which WAL lets through)
+            # use it meanwhile instead of queueing behind this one.
+            await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 2, 0.05)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
-        if self._conn is None:
+        if not self._open:
             raise DatabaseUnavailable("database is not open")
-        conn = self._conn
-        async with self._lock:
-            await self._begin(conn, write)
+        conn = await self._begin(write)
+        try:
             try:
                 yield SqliteConnection(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                try:
+                with _sqlite_errors():
                     conn.execute("COMMIT")
-                except sqlite3.OperationalError as exc:
-                    conn.execute("ROLLBACK")
-                    raise DatabaseUnavailable(str(exc)) from exc
+            except BaseException:
+                _rollback(conn)
+                raise
+        finally:
+            self._lock.release()

@@ -258,3 +258,25 @@ customer_history = sa.Table(
     sa.PrimaryKeyConstraint("org_id", "customer_id", "version"),
     sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
 )
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    _org(),
+    # The client's Idempotency-Key: 1-255 printable ASCII characters, unique per org.
+    sa.Column("key", sa.String(255), nullable=False),
+    # SHA-256 (hex) of method, path, canonical query and raw body: same key, other request -> 409.
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # NULL while the first request runs; set in the same transaction as its writes, so a
+    # committed row always holds its response.
+    sa.Column("status", sa.Integer, nullable=True),
+    # The response body exactly as sent (text, not JSON: JSONB would reorder its keys).
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("response_headers", Json, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "key"),
+    sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
+    # The cleanup deletes by expiry across orgs; not unique, so it need not start with org_id.
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
