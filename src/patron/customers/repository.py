@@ -1,9 +1,8 @@
-"""Every SQL statement of the customer aggregate.
+"""The SQL that reads and locks customers (writes are in `patron.customers.writes`).
 
 A customer is loaded whole in one statement (its profiles, identifiers, channels and enrolments
-folded into JSON columns by the database) and, for writes, locked by it (`FOR UPDATE` on
-PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds the write lock). A plan is applied with one
-statement per kind of row, each a single pipelined `executemany`.
+folded into JSON columns by the database), after a separate statement locked it (`FOR UPDATE` on
+PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds the write lock).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any
 import orjson
 
 from patron.customers.model import Actor, Channel, Customer, Enrolment, Holder, Profile, ProfileKey
-from patron.customers.planner import Plan
 from patron.db.driver import Connection, Dialect, Row
 from patron.orgs.model import OrgId
 
@@ -242,161 +240,6 @@ async def customer_exists(conn: Connection, org_id: OrgId, customer_id: int) -> 
         )
         is not None
     )
-
-
-async def insert_customer(conn: Connection, org_id: OrgId, customer: Customer) -> int:
-    """Insert a new customer row and return its id."""
-    next_id = (
-        "nextval('customer_id_seq')"
-        if conn.dialect == "postgresql"
-        else "(SELECT COALESCE(MAX(id), 0) + 1 FROM customers)"
-    )
-    new_id = await conn.fetchval(
-        "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields, created_at, modified_at)"
-        f" VALUES ($1, {next_id}, $2, $3, $4, $5, $5) RETURNING id",
-        org_id,
-        customer.version,
-        customer.loyalty_type,
-        customer.extended_fields,
-        customer.modified_at,
-    )
-    return int(new_id)
-
-
-async def apply(
-    conn: Connection,
-    org_id: OrgId,
-    plan: Plan,
-    *,
-    request_id: str,
-    actor: Actor,
-    now: datetime,
-    new: bool,
-) -> int:
-    """Store a plan without errors; returns the customer's id (allocated when `new`)."""
-    c = plan.customer
-    w = plan.writes
-    if new:
-        c.id = await insert_customer(conn, org_id, c)
-    else:
-        await conn.execute(
-            "UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5, modified_at = $6"
-            " WHERE org_id = $1 AND id = $2",
-            org_id,
-            c.id,
-            c.version,
-            c.loyalty_type,
-            c.extended_fields,
-            now,
-        )
-    if w.new_profiles:
-        await conn.executemany(
-            "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
-            " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $9, $10)",
-            [
-                (
-                    org_id,
-                    c.id,
-                    *key,
-                    p.first_name,
-                    p.last_name,
-                    p.fields,
-                    now,
-                    actor.code,
-                    actor.type,
-                )
-                for key in w.new_profiles
-                for p in (c.profiles[key],)
-            ],
-        )
-    updated = [k for k in w.touched_profiles if k not in w.new_profiles]
-    if updated:
-        await conn.executemany(
-            "UPDATE profiles SET first_name = $5, last_name = $6, fields = $7, modified_at = $8,"
-            " modified_by = $9, modified_by_type = $10"
-            " WHERE org_id = $1 AND customer_id = $2 AND source = $3 AND account_id = $4",
-            [
-                (
-                    org_id,
-                    c.id,
-                    *key,
-                    p.first_name,
-                    p.last_name,
-                    p.fields,
-                    now,
-                    actor.code,
-                    actor.type,
-                )
-                for key in updated
-                for p in (c.profiles[key],)
-            ],
-        )
-    if w.new_identifiers:
-        await conn.executemany(
-            "INSERT INTO identifiers (org_id, source, account_id, type, value, customer_id, position)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [
-                (org_id, key[0], key[1], t, v, c.id, c.profiles[key].identifiers.index((t, v)))
-                for key, t, v in w.new_identifiers
-            ],
-        )
-    if w.channels:
-        await conn.executemany(
-            "INSERT INTO comm_channels (org_id, customer_id, source, account_id, type, value, is_primary,"
-            " verified, meta, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            " ON CONFLICT (org_id, customer_id, source, account_id, type, value) DO UPDATE SET"
-            " is_primary = excluded.is_primary, verified = excluded.verified, meta = excluded.meta",
-            [
-                (
-                    org_id,
-                    c.id,
-                    *key,
-                    ch.type,
-                    ch.value,
-                    ch.primary,
-                    ch.verified,
-                    ch.meta,
-                    _position(c.profiles[key], ch),
-                )
-                for key, ch in w.channels
-            ],
-        )
-    if w.new_enrolments:
-        await conn.executemany(
-            "INSERT INTO enrolments (org_id, customer_id, program_id, tier_number, tier_expiry_date,"
-            " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            [
-                (org_id, c.id, e.program_id, e.tier_number, e.tier_expiry_date, now)
-                for e in w.new_enrolments
-            ],
-        )
-    if w.credits:
-        await conn.executemany(
-            "INSERT INTO points_ledger (org_id, customer_id, version, program_id, points, expires_at,"
-            " credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [
-                (org_id, c.id, c.version, cr.program_id, cr.points, cr.expires_at, now, request_id)
-                for cr in w.credits
-            ],
-        )
-    await conn.execute(
-        "INSERT INTO customer_history (org_id, customer_id, version, at, request_id, actor_code,"
-        " actor_type, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        org_id,
-        c.id,
-        c.version,
-        now,
-        request_id,
-        actor.code,
-        actor.type,
-        [ch.to_wire() for ch in plan.changes],
-    )
-    return c.id
-
-
-def _position(profile: Profile, channel: Channel) -> int:
-    return next(i for i, ch in enumerate(profile.channels) if ch is channel)
 
 
 async def history(

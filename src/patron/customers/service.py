@@ -17,7 +17,7 @@ import orjson
 
 from patron import errors
 from patron.auth.principal import Principal
-from patron.customers import idempotency, repository
+from patron.customers import idempotency, repository, writes
 from patron.customers.idempotency import IdempotencyKey, StoredResponse
 from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
@@ -189,7 +189,7 @@ async def register(
                 raise ApiError(p.errors, p.warnings)
             if dry_run:
                 return WriteResult(None, None, p, dry_run=True)
-            new_id = await repository.apply(
+            new_id = await writes.apply(
                 conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=True
             )
             result = WriteResult(new_id, p.customer.version, p, dry_run=False)
@@ -266,7 +266,7 @@ async def update(
                 raise ApiError(p.errors, p.warnings)
             if p.changed and not dry_run:
                 # Rule 11: an update that changes nothing writes nothing, not even a date.
-                await repository.apply(
+                await writes.apply(
                     conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=False
                 )
             result = WriteResult(

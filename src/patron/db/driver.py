@@ -190,6 +190,14 @@ async def _init_pg_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset on release (RESET ALL, UNLISTEN, ...): a round trip per request.
+
+    patron never changes session state: no SET, no LISTEN, no session advisory locks (org
+    applies take a transaction-scoped one), no cursors outliving their transaction.
+    """
+
+
 class PostgresConnection:
     """An asyncpg connection inside a transaction, with errors mapped to ours."""
 
@@ -261,6 +269,7 @@ class PostgresDatabase:
             min_size=0,
             max_size=self._pool_size,
             init=_init_pg_connection,
+            reset=_keep_session,
             timeout=self._connect_timeout_s,
             # Client-side bound on each statement and on asyncpg's own cancel requests, for a
             # server that stopped answering without closing the socket.
