@@ -174,6 +174,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "admin_token": ADMIN_TOKEN,
         "secret_key": SECRET_KEY,
         "config_cache_seconds": 0,
+        # Every test request reaches one long-lived app from one address ("testclient"): the
+        # tests that send bad credentials on purpose would otherwise trip the failure throttle.
+        # tests/security runs its throttle tests on apps of their own.
+        "auth_failure_limit": 0,
     }
     values.update(overrides)
     return Settings(**values)

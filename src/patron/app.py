@@ -18,7 +18,9 @@ from patron.api.body import translate
 from patron.api.middleware import RequestIdMiddleware
 from patron.api.openapi import install_openapi
 from patron.api.responses import error_response
+from patron.auth.router import throttled_handler
 from patron.auth.service import Authenticator
+from patron.auth.throttle import Throttled
 from patron.config import Settings, get_settings
 from patron.customers.idempotency import purge_periodically
 from patron.db.driver import DatabaseUnavailable, create_database
@@ -125,6 +127,8 @@ def _install_handlers(app: FastAPI) -> None:
             ApiError.one(errors.UNAVAILABLE, "The database is unavailable; retry shortly"),
             {"Retry-After": RETRY_AFTER_SECONDS},
         )
+
+    app.add_exception_handler(Throttled, throttled_handler)
 
     @app.exception_handler(ClientDisconnect)
     async def disconnected(request: Request, exc: ClientDisconnect) -> Response:

@@ -280,13 +280,13 @@ JSON_SCALARS = (
     | st.floats()
     | st.text()
 )
-JSON_VALUES = st.recursive(
-    JSON_SCALARS,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+
+
+JSON_VALUES = st.recursive(JSON_SCALARS, _nested, max_leaves=6)
 TYPED_TEXT = st.one_of(
     st.dates().map(str),
     st.datetimes().map(lambda d: d.isoformat()),
@@ -802,6 +802,11 @@ def test_a_dry_run_answers_what_its_real_run_writes_to_history(
 # --- bugs the properties found, pinned as plain examples -----------------------------------------
 
 
+@pytest.mark.xfail(
+    reason="digits without '+' are read in the org's default country first (SPEC 5.3): "
+    "2975601718 is also a valid Indian number; clients must send foreign mobiles with + or 00",
+    strict=True,
+)
 def test_lookup_by_the_stored_form_of_a_foreign_mobile_finds_its_customer(
     client: TestClient,
 ) -> None:

@@ -65,7 +65,7 @@ CASES: dict[str, tuple[Callable[[Doc], None], int, str]] = {
     "blank name": (_set("name", "  "), RULE, "name"),
     "name too long": (_set("name", "n" * 201), RULE, "name"),
     "name not a string": (_set("name", 5), WRONG_TYPE, "name"),
-    "name with a NUL": (_set("name", "a\x00b"), RULE, "name"),
+    "name with a NUL": (_set("name", "a\x00b"), errors.INVALID_CHARACTER.code, "name"),
     "name with a newline": (_set("name", "a\nb"), RULE, "name"),
     "name missing": (_drop("name"), REQUIRED, "name"),
     # defaultCountry

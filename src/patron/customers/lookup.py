@@ -60,7 +60,11 @@ def parse_lookup(
     if not raw:
         problems.error(errors.INVALID_IDENTIFIER, "identifierValue is required", "identifierValue")
     value = ""
-    if name in IDENTIFIER_TYPES and raw:
+    if "\x00" in raw:
+        problems.error(
+            errors.INVALID_CHARACTER, "identifierValue holds a NUL character", "identifierValue"
+        )
+    elif name in IDENTIFIER_TYPES and raw:
         try:
             value = identifier_value(name, raw, config.default_country)
         except InvalidValue as exc:

@@ -47,7 +47,8 @@ def normalise_mobile(raw: str, default_country: str) -> str | None:
             return None
     if number is None or not phonenumbers.is_valid_number(number):
         return None
-    return f"{number.country_code}{number.national_number}"
+    # The national significant number keeps the leading zero some countries dial (Italy: 06...).
+    return f"{number.country_code}{phonenumbers.national_significant_number(number)}"
 
 
 def normalise_email(raw: str) -> str | None:

@@ -114,7 +114,16 @@ def plan(
 
 
 def _same(a: Any, b: Any) -> bool:
-    # 1 == True in Python; a stored value only "stays the same" with its type.
+    # 1 == True in Python, so a value stays the same only with its type; but numbers compare by
+    # value, since PostgreSQL's JSONB gives 1e16 back as an integer.
+    numbers = (int, float)
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
+        return a == b
     return type(a) is type(b) and a == b
 
 

@@ -102,7 +102,7 @@ def _flag(value: str | None, name: str) -> bool:
 
 def _customer_id(raw: str) -> int:
     # Anything that cannot be an id names no customer: the same 404 as an unknown id.
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
         raise ApiError.one(errors.CUSTOMER_NOT_FOUND, "customer not found")
     return int(raw)
 
@@ -382,7 +382,7 @@ async def customer_changes(
     cid = _customer_id(customer_id)
     before = None
     if cursor is not None:
-        if not cursor.isdigit() or not 0 < int(cursor) < 2**31:
+        if not (cursor.isascii() and cursor.isdigit()) or not 0 < int(cursor) < 2**31:
             raise ApiError.one(
                 errors.INVALID_QUERY, "cursor is not a cursor this API gave", "cursor"
             )

@@ -155,7 +155,7 @@ class WriteOut(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    created_id: int = Field(alias="createdId")
+    created_id: int | None = Field(alias="createdId", description="null for a dry-run registration")
     warnings: list[ProblemOut]
     side_effects: list[dict[str, JsonValue]] = Field(alias="sideEffects")
     changes: list[ChangeOut] | None = Field(
