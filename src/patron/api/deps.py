@@ -1,4 +1,8 @@
-"""FastAPI dependencies, declared once as `Annotated` aliases and used as type hints in routes."""
+"""FastAPI dependencies, declared once as `Annotated` aliases and used as type hints in routes.
+
+Every dependency is `async def`, even the trivial ones: FastAPI runs a plain `def` dependency in
+a worker thread, which costs more than the dependency itself on every request.
+"""
 
 from __future__ import annotations
 
@@ -19,25 +23,25 @@ from patron.orgs.cache import OrgConfigCache
 from patron.orgs.model import OrgConfig
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The application's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     """The application's database."""
     db: Database = request.app.state.db
     return db
 
 
-def get_org_cache(request: Request) -> OrgConfigCache:
+async def get_org_cache(request: Request) -> OrgConfigCache:
     """The process's org configuration cache."""
     cache: OrgConfigCache = request.app.state.orgs
     return cache
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     """The request's id, set by RequestIdMiddleware (the caller's X-Request-Id when sensible)."""
     request_id: str = request.state.request_id
     return request_id

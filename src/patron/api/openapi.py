@@ -39,9 +39,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Malformed JSON, wrong types, values outside their rules",
         401: "Missing or invalid credential",
         404: "No such customer",
-        409: "Conflict with stored data",
+        409: "Conflict with stored data (or Idempotency-Key reused with another body)",
+        412: "If-Match does not match the customer's version",
         413: "Body larger than 64 KiB",
         415: "Body not sent as JSON",
+        429: "Too many failed authentications from this till or address (see Retry-After)",
+        503: "Database unavailable or busy (see Retry-After)",
     }.items()
 }
 
@@ -73,6 +76,12 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        # FastAPI documents a 422 for every route with parameters; patron answers 400 instead.
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
         for name, model in _BODY_MODELS.items():
             body = model.model_json_schema(by_alias=True, ref_template=_REF, mode="validation")
             components.update(body.pop("$defs", {}))
