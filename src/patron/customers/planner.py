@@ -9,7 +9,6 @@ Registration is planning an update of an empty customer.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,7 +99,7 @@ def plan(
 ) -> Plan:
     """Plan `resolved` against `customer` (None: a registration). Pure."""
     registering = customer is None
-    after = empty_customer(now) if customer is None else copy.deepcopy(customer)
+    after = empty_customer(now) if customer is None else customer.clone()
     p = _Planner(after, config, problems, holders, now, actor, registering)
     p.loyalty(resolved)
     for profile in resolved.profiles:

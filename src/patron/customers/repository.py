@@ -20,7 +20,7 @@ from patron.orgs.model import OrgId
 
 
 @cache
-def _select(dialect: Dialect, by_identifier: bool) -> str:
+def _select(dialect: Dialect, by_identifier: bool, lock: bool = False) -> str:
     """The aggregate query; $1 org, $2 now, then $3.. the customer id or the identifier."""
     if dialect == "postgresql":
         agg, arr, empty = "json_agg", "json_build_array", "'[]'::json"
@@ -69,6 +69,17 @@ def _select(dialect: Dialect, by_identifier: bool) -> str:
         )
     else:
         sql = f"SELECT {columns} FROM customers c WHERE c.org_id = $1 AND c.id = $3"
+    if lock:
+        # The customer row is re-read at its newest version once the lock is granted, but the
+        # folded columns keep the statement's snapshot: `snapshot_version` lets the caller see
+        # that another writer committed in between, and load again.
+        sql = sql.replace(
+            "SELECT c.id,",
+            "SELECT (SELECT s.version FROM customers s WHERE s.org_id = c.org_id AND s.id = c.id)"
+            " AS snapshot_version, c.id,",
+            1,
+        )
+        sql += " FOR UPDATE OF c"
     return sql
 
 
@@ -125,40 +136,32 @@ async def load(
     return None if row is None else _customer(row)
 
 
-def _for_update(conn: Connection) -> str:
-    # SQLite writers already hold the database's write lock (BEGIN IMMEDIATE).
-    return " FOR UPDATE OF c" if conn.dialect == "postgresql" else ""
+async def lock_and_load(
+    conn: Connection,
+    org_id: OrgId,
+    *,
+    now: datetime,
+    customer_id: int | None = None,
+    key: ProfileKey | None = None,
+    id_type: str = "",
+    value: str = "",
+) -> Customer | None:
+    """Lock a customer (by id, or by identifier in a source/account) and load it whole.
 
-
-async def lock(conn: Connection, org_id: OrgId, customer_id: int) -> bool:
-    """Lock a customer's row for this transaction; False when there is no such customer.
-
-    Locking is its own statement: a statement that waited for the lock still reads with the
-    snapshot it started with, so the aggregate is loaded afterwards, by `load`.
+    On PostgreSQL this is one statement, and a second only when another writer committed while
+    this one waited for the lock. On SQLite the write transaction already holds the lock.
     """
-    found = await conn.fetchval(
-        f"SELECT c.id FROM customers c WHERE c.org_id = $1 AND c.id = $2{_for_update(conn)}",
-        org_id,
-        customer_id,
-    )
-    return found is not None
-
-
-async def lock_by_identifier(
-    conn: Connection, org_id: OrgId, key: ProfileKey, id_type: str, value: str
-) -> int | None:
-    """Lock the customer holding an identifier in a source/account and return its id."""
-    found = await conn.fetchval(
-        "SELECT c.id FROM identifiers x JOIN customers c ON c.org_id = x.org_id AND c.id = x.customer_id"
-        " WHERE x.org_id = $1 AND x.source = $2 AND x.account_id = $3 AND x.type = $4 AND x.value = $5"
-        f"{_for_update(conn)}",
-        org_id,
-        key[0],
-        key[1],
-        id_type,
-        value,
-    )
-    return None if found is None else int(found)
+    by_identifier = customer_id is None
+    args: tuple[Any, ...] = (key[0], key[1], id_type, value) if key is not None else (customer_id,)
+    if conn.dialect != "postgresql":
+        row = await conn.fetchrow(_select(conn.dialect, by_identifier), org_id, now, *args)
+        return None if row is None else _customer(row)
+    row = await conn.fetchrow(_select(conn.dialect, by_identifier, lock=True), org_id, now, *args)
+    if row is None:
+        return None
+    if row["snapshot_version"] != row["version"]:
+        return await load(conn, org_id, int(row["id"]), now=now)
+    return _customer(row)
 
 
 async def find(

@@ -207,19 +207,19 @@ async def _lock_and_load(
     if target.lookup is not None:
         lk = target.lookup
         assert lk.key is not None
-        customer_id = await repository.lock_by_identifier(
-            conn, config.org_id, lk.key, lk.id_type, lk.value
+        customer = await repository.lock_and_load(
+            conn, config.org_id, now=now, key=lk.key, id_type=lk.id_type, value=lk.value
         )
-        if customer_id is None:
-            return await _not_found(conn, config, lk)
-    else:
-        assert target.customer_id is not None
-        customer_id = target.customer_id
-        if not await repository.lock(conn, config.org_id, customer_id):
-            return Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
-    customer = await repository.load(conn, config.org_id, customer_id, now=now)
-    assert customer is not None  # locked rows do not vanish
-    return customer
+        return customer if customer is not None else await _not_found(conn, config, lk)
+    assert target.customer_id is not None
+    customer = await repository.lock_and_load(
+        conn, config.org_id, now=now, customer_id=target.customer_id
+    )
+    return (
+        customer
+        if customer is not None
+        else Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
+    )
 
 
 async def update(
