@@ -11,7 +11,10 @@ import hashlib
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_HASHER = PasswordHasher()
+# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane). argon2-cffi's default takes 64 MiB per
+# verification, which a worker's first verifications add to its resident memory; stored hashes
+# carry their own parameters, so hashes made with other settings still verify.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when a credential names no known till, so that a miss costs what a hit costs.
 _DUMMY_HASH = _HASHER.hash("patron-dummy-secret")
 
