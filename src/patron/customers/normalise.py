@@ -76,41 +76,41 @@ def _plain(raw: str, entry: Entry, what: str) -> str:
     return text
 
 
-def identifier_value(id_type: str, raw: str | int, default_country: str) -> str:
-    """The stored form of an identifier value; InvalidValue (8056, 8055, 8132) if it has none."""
+def _normalise(
+    kind: str, type_: str, raw: str | int, default_country: str, codes: tuple[Entry, Entry, Entry]
+) -> str:
+    mobile_code, email_code, plain_code = codes
     text = as_text(raw)
-    if id_type == "mobile":
+    if type_ == "mobile":
         value = normalise_mobile(text, default_country)
         if value is None:
-            raise InvalidValue(
-                errors.INVALID_MOBILE_IDENTIFIER, f"{text!r} is not a valid mobile number"
-            )
+            raise InvalidValue(mobile_code, f"{text!r} is not a valid mobile number")
         return value
-    if id_type == "email":
+    if type_ == "email":
         value = normalise_email(text)
         if value is None:
-            raise InvalidValue(
-                errors.INVALID_EMAIL_IDENTIFIER, f"{text!r} is not a valid email address"
-            )
+            raise InvalidValue(email_code, f"{text!r} is not a valid email address")
         return value
-    return _plain(text, errors.INVALID_IDENTIFIER_VALUE, f"A {id_type} identifier")
+    return _plain(text, plain_code, f"A {type_} {kind}")
+
+
+_IDENTIFIER_CODES = (
+    errors.INVALID_MOBILE_IDENTIFIER,
+    errors.INVALID_EMAIL_IDENTIFIER,
+    errors.INVALID_IDENTIFIER_VALUE,
+)
+_CHANNEL_CODES = (
+    errors.INVALID_MOBILE_CHANNEL,
+    errors.INVALID_EMAIL_CHANNEL,
+    errors.INVALID_CHANNEL_VALUE,
+)
+
+
+def identifier_value(id_type: str, raw: str | int, default_country: str) -> str:
+    """The stored form of an identifier value; InvalidValue (8056, 8055, 8132) if it has none."""
+    return _normalise("identifier", id_type, raw, default_country, _IDENTIFIER_CODES)
 
 
 def channel_value(channel_type: str, raw: str | int, default_country: str) -> str:
     """The stored form of a channel value; InvalidValue (8058, 8057, 8133) if it has none."""
-    text = as_text(raw)
-    if channel_type == "mobile":
-        value = normalise_mobile(text, default_country)
-        if value is None:
-            raise InvalidValue(
-                errors.INVALID_MOBILE_CHANNEL, f"{text!r} is not a valid mobile number"
-            )
-        return value
-    if channel_type == "email":
-        value = normalise_email(text)
-        if value is None:
-            raise InvalidValue(
-                errors.INVALID_EMAIL_CHANNEL, f"{text!r} is not a valid email address"
-            )
-        return value
-    return _plain(text, errors.INVALID_CHANNEL_VALUE, f"A {channel_type} channel value")
+    return _normalise("channel value", channel_type, raw, default_country, _CHANNEL_CODES)

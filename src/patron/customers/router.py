@@ -19,6 +19,7 @@ from patron.api.body import MAX_BODY_BYTES, read_body
 from patron.api.deps import DbDep, OrgDep, PrincipalDep, RequestIdDep
 from patron.api.openapi import ERROR_RESPONSES, ErrorBody, json_body
 from patron.api.responses import JsonResponse
+from patron.auth.principal import Principal
 from patron.customers import idempotency, service
 from patron.customers.idempotency import IdempotencyKey, StoredResponse
 from patron.customers.lookup import parse_lookup, profile_selector
@@ -33,6 +34,7 @@ from patron.customers.schemas import (
     WriteOut,
     to_request,
 )
+from patron.db.driver import Database
 from patron.errors import ApiError, Problem
 from patron.orgs.model import OrgConfig
 
@@ -283,27 +285,13 @@ async def update_customer_by_lookup(
         )
     except ApiError as exc:
         problems += exc.errors
-    key = _idempotency_key(request, problems)
-    if_match = _if_match(request, problems)
-    try:
-        body, retry = await _read(request, CustomerUpdateIn, key)
-    except ApiError as exc:
-        raise ApiError(problems + exc.errors) from None
-    if problems or lookup is None or lookup.key is None:
-        raise ApiError(problems)
-    target = service.Target(default_key=lookup.key, lookup=lookup)
-    result = await service.update(
-        db,
-        config,
-        principal,
-        target,
-        to_request(body),
-        request_id=request_id,
-        dry_run=flags[0],
-        retry=retry,
-        if_match=if_match,
+    if lookup is None or lookup.key is None:
+        lookup_target = None
+    else:
+        lookup_target = service.Target(default_key=lookup.key, lookup=lookup)
+    return await _update(
+        request, db, config, principal, request_id, lookup_target, problems, dry_run=flags[0]
     )
-    return _write_response(result)
 
 
 @router.get("/v2/customers/{customer_id}", responses={200: {"model": CustomerOut}})
@@ -344,18 +332,41 @@ async def update_customer(
 ) -> Response:
     """The same update as by lookup, the customer named by id; `source` names the default profile."""
     cid = _customer_id(customer_id)
-    problems = Problems()
-    flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
-    key = profile_selector(config, source, account_id, allow_all=False, problems=problems)
-    idempotency_key = _idempotency_key(request, problems.errors)
-    if_match = _if_match(request, problems.errors)
+    problems: list[Any] = []
+    flags: tuple[bool, bool] = (False, False)
+    try:
+        flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
+    except ApiError as exc:
+        problems += exc.errors
+    selected = Problems()
+    key = profile_selector(config, source, account_id, allow_all=False, problems=selected)
+    problems += selected.errors
+    target = None if key is None else service.Target(default_key=key, customer_id=cid)
+    return await _update(
+        request, db, config, principal, request_id, target, problems, dry_run=flags[0]
+    )
+
+
+async def _update(
+    request: Request,
+    db: Database,
+    config: OrgConfig,
+    principal: Principal,
+    request_id: str,
+    target: service.Target | None,
+    problems: list[Problem],
+    *,
+    dry_run: bool,
+) -> Response:
+    """The shared tail of both PUT routes: headers, body, then the update; all problems together."""
+    idempotency_key = _idempotency_key(request, problems)
+    if_match = _if_match(request, problems)
     try:
         body, retry = await _read(request, CustomerUpdateIn, idempotency_key)
     except ApiError as exc:
-        raise ApiError(problems.errors + exc.errors) from None
-    if problems.errors or key is None:
-        raise ApiError(problems.errors)
-    target = service.Target(default_key=key, customer_id=cid)
+        raise ApiError(problems + exc.errors) from None
+    if problems or target is None:
+        raise ApiError(problems)
     result = await service.update(
         db,
         config,
@@ -363,7 +374,7 @@ async def update_customer(
         target,
         to_request(body),
         request_id=request_id,
-        dry_run=flags[0],
+        dry_run=dry_run,
         retry=retry,
         if_match=if_match,
     )
