@@ -280,3 +280,32 @@ idempotency_keys = sa.Table(
     # The cleanup deletes by expiry across orgs; not unique, so it need not start with org_id.
     sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
+
+outbox_id_seq = sa.Sequence("outbox_id_seq", metadata=metadata)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    _org(),
+    # Publication order: PostgreSQL takes it from outbox_id_seq, SQLite from MAX(id) + 1 under its
+    # single writer.
+    sa.Column("id", sa.BigInteger, nullable=False, autoincrement=False),
+    # The de-duplication id a subscriber sees (and JetStream's Nats-Msg-Id): a UUID.
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    # The message exactly as published (text, not JSON: JSONB would reorder its keys).
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    # NULL until the relay has JetStream's acknowledgement.
+    sa.Column("published_at", Timestamp, nullable=True),
+    sa.PrimaryKeyConstraint("org_id", "id"),
+    sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
+    # The relay reads pending events across orgs in id order; not unique, so it need not start
+    # with org_id. Partial, so published events cost the relay nothing.
+    sa.Index(
+        "ix_outbox_pending",
+        "id",
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    ),
+)
