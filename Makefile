@@ -27,9 +27,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-docs: $(STAMP)  ## regenerate docs/errors.md and docs/org-config.md from their sources
+docs: $(STAMP)  ## regenerate docs/errors.md, docs/org-config.md and the settings reference of docs/operations.md
 	$(BIN)/patron docs errors > docs/errors.md
 	$(BIN)/patron org docs > docs/org-config.md
+	$(BIN)/patron docs settings --update docs/operations.md
 
 BENCH_CUSTOMERS ?= 1000000
 
