@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from patron import __version__, errors
 from patron.api.body import translate
-from patron.api.middleware import RequestIdMiddleware
+from patron.api.middleware import ObservabilityMiddleware
 from patron.api.openapi import install_openapi
 from patron.api.responses import error_response
 from patron.auth.router import throttled_handler
@@ -25,6 +25,8 @@ from patron.config import Settings, get_settings
 from patron.customers.idempotency import purge_periodically
 from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem
+from patron.observability.logs import configure_logging
+from patron.observability.metrics import Metrics, record_pool_periodically
 from patron.orgs.cache import OrgConfigCache
 
 log = logging.getLogger("patron")
@@ -45,18 +47,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_s=settings.db_timeout_seconds,
     )
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
         # Expired Idempotency-Keys are deleted in the background, in bounded batches
         # (docs/reliability.md); every process runs its own round, harmlessly.
-        purger = asyncio.create_task(purge_periodically(db), name="patron-idempotency-purge")
+        tasks = [asyncio.create_task(purge_periodically(db), name="patron-idempotency-purge")]
+        if metrics.multiprocess:
+            # A scrape reaches one worker: every worker records its own pool usage ahead.
+            tasks.append(
+                asyncio.create_task(record_pool_periodically(metrics, db), name="patron-pool")
+            )
         try:
             yield
         finally:
-            purger.cancel()
-            with suppress(asyncio.CancelledError):
-                await purger
+            for task in tasks:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await db.close()
 
     app = FastAPI(
@@ -67,12 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.metrics = metrics
     app.state.orgs = OrgConfigCache(db, ttl_seconds=settings.config_cache_seconds)
     app.state.authenticator = Authenticator(
         app.state.orgs, secret_key=settings.secret_key, token_ttl=settings.oauth_token_ttl_seconds
     )
 
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log)
     _install_handlers(app)
     _include_routers(app)
     install_openapi(app)
@@ -80,18 +91,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for uvicorn's worker processes: settings from the environment."""
+    """Factory for uvicorn's worker processes: settings from the environment, JSON logs."""
+    configure_logging()
     return create_app(get_settings())
 
 
 def _include_routers(app: FastAPI) -> None:
     from patron.auth.router import router as auth_router
     from patron.customers.router import router as customers_router
+    from patron.observability.routes import router as operations_router
     from patron.orgs.router import router as orgs_router
 
     app.include_router(auth_router)
     app.include_router(customers_router)
     app.include_router(orgs_router)
+    app.include_router(operations_router)
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -138,8 +152,14 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(ApiError.one(errors.INTERNAL, "Internal error"))
+        request_id = getattr(request.state, "request_id", "-")
+        log.exception(
+            "unhandled error on %s %s (request %s)", request.method, request.url.path, request_id
+        )
+        # Rendered outside the middleware (Starlette's outermost layer): give the id here.
+        return error_response(
+            ApiError.one(errors.INTERNAL, "Internal error"), {"X-Request-Id": request_id}
+        )
 
 
 def translate_request_errors(exc: RequestValidationError) -> ApiError:

@@ -70,6 +70,53 @@ class Settings(BaseSettings):
         description="Longest one PostgreSQL unit of work may take, from waiting for a pooled "
         "connection to the commit; past it the request gets 503 (code 8114).",
     )
+    # --- observability (docs/observability.md) ---
+    readiness_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest GET /readyz waits for the database to answer before reporting 503.",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="Log one JSON line per request (logger `patron.access`).",
+    )
+    # --- the event relay (`patron relay`, docs/events.md) ---
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="NATS server the relay publishes change events to (JetStream enabled).",
+    )
+    relay_batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=10000,
+        description="Events the relay reads, publishes and marks per batch.",
+    )
+    relay_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long the relay waits before looking again once the outbox is empty.",
+    )
+    relay_retention_hours: float = Field(
+        default=168.0,
+        ge=0,
+        description="How long published events stay in the outbox before the relay purges them.",
+    )
+    relay_publish_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest the relay waits for JetStream to acknowledge one event.",
+    )
+    relay_max_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest pause between the relay's retries while NATS or the database is down.",
+    )
+    nats_duplicate_window_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Duplicate window (Nats-Msg-Id de-duplication) of the PATRON stream when the "
+        "relay creates it; an existing stream keeps its own.",
+    )
 
 
 def get_settings() -> Settings:

@@ -158,8 +158,11 @@ PUBLIC_ROUTES = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    ("GET", "/metrics"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
 }
-"""Documentation only: served to anyone, they hold no data."""
+"""Documentation and operator routes: served to anyone, they hold no customer data."""
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:

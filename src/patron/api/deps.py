@@ -42,7 +42,7 @@ async def get_org_cache(request: Request) -> OrgConfigCache:
 
 
 async def get_request_id(request: Request) -> str:
-    """The request's id, set by RequestIdMiddleware (the caller's X-Request-Id when sensible)."""
+    """The request's id, set by the middleware (the caller's X-Request-Id when sensible)."""
     request_id: str = request.state.request_id
     return request_id
 
@@ -50,6 +50,8 @@ async def get_request_id(request: Request) -> str:
 async def get_principal(request: Request) -> Principal:
     """The till a Basic credential or an OAuth token proves; 401 otherwise."""
     principal: Principal = await request.app.state.authenticator.authenticate(request)
+    # The request log line names the org and till (patron.api.middleware).
+    request.state.principal = principal
     return principal
 
 

@@ -14,6 +14,8 @@ import uvicorn
 from patron.config import Settings
 from patron.db.driver import parse_database_url
 from patron.db.migrate import upgrade
+from patron.observability.logs import uvicorn_log_config
+from patron.observability.workers import multiprocess_directory
 
 DatabaseUrl = Annotated[
     str | None,
@@ -26,6 +28,10 @@ Port = Annotated[int | None, typer.Option("--port", envvar="PATRON_PORT", help="
 Workers = Annotated[
     int | None, typer.Option("--workers", envvar="PATRON_WORKERS", help="Worker processes.")
 ]
+
+
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long uvicorn's supervisor waits for a worker to answer before replacing it."""
 
 
 def _settings(**given: object) -> Settings:
@@ -53,18 +59,27 @@ def _migrate(url: str) -> None:
 
 def _run(settings: Settings) -> None:
     _export(settings)
-    uvicorn.run(
-        "patron.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-    )
+    # With several workers, metrics live in files every worker can read (multiprocess mode);
+    # the directory must exist before the workers import prometheus-client.
+    with multiprocess_directory(settings.workers):
+        uvicorn.run(
+            "patron.app:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            log_level="info",
+            log_config=uvicorn_log_config(),
+            # patron writes its own request line (JSON, with route, org, till and request id).
+            access_log=False,
+            proxy_headers=False,
+            # A new worker imports the whole CLI before it can answer the supervisor's pings;
+            # on a busy machine that takes more than uvicorn's 5 s, and the worker would be
+            # killed and restarted while still starting.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        )
 
 
 def migrate(database_url: DatabaseUrl = None) -> None:

@@ -121,6 +121,16 @@ def _write_response(result: service.WriteResult | StoredResponse) -> Response:
     return JsonResponse(result.wire(), headers=result.headers())
 
 
+def _count_applied(
+    request: Request, result: service.WriteResult | StoredResponse, kind: str
+) -> None:
+    """Count a write that stored something: not a dry run, a no-change update or a replay."""
+    if isinstance(result, StoredResponse) or result.dry_run:
+        return
+    if kind == "registration" or result.plan.changed:
+        request.app.state.metrics.write_applied(kind)
+
+
 def _idempotency_key(request: Request, problems: list[Problem]) -> str | None:
     """The request's Idempotency-Key; a malformed one joins `problems`."""
     try:
@@ -217,6 +227,7 @@ async def register_customer(
         dry_run=flags[0],
         retry=retry,
     )
+    _count_applied(request, result, "registration")
     return _write_response(result)
 
 
@@ -378,6 +389,7 @@ async def _update(
         retry=retry,
         if_match=if_match,
     )
+    _count_applied(request, result, "update")
     return _write_response(result)
 
 

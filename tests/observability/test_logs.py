@@ -1,0 +1,94 @@
+"""One JSON line per request, with method, route template, status, duration, org, till, id."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from patron.observability.logs import ACCESS_LOGGER, APP_LOGGER, JsonFormatter
+from tests.builders import register
+from tests.conftest import ACME_AUTH, GLOBEX_AUTH
+
+
+def access_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in stream.getvalue().splitlines()]
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """The raw text the `patron` loggers write while the test runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(APP_LOGGER)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_one_line_per_request_with_every_field(client: TestClient, captured: io.StringIO) -> None:
+    cid = register(client)
+    captured.truncate(0)
+    captured.seek(0)
+    response = client.get(
+        f"/v2/customers/{cid}", headers={**ACME_AUTH, "X-Request-Id": "log-line-1"}
+    )
+    assert response.status_code == 200
+    [line] = access_lines(captured)
+    assert line["logger"] == ACCESS_LOGGER
+    assert line["level"] == "info"
+    assert line["method"] == "GET"
+    assert line["route"] == "/v2/customers/{customer_id}"
+    assert line["status"] == 200
+    assert isinstance(line["duration_ms"], float) and 0 <= line["duration_ms"] < 10_000
+    assert line["org"] == "acme"
+    assert line["till"] == "acme.till"
+    assert line["request_id"] == "log-line-1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["ts"])
+    assert line["pid"] == os.getpid()
+
+
+def test_the_line_names_the_caller_of_each_org(client: TestClient, captured: io.StringIO) -> None:
+    client.get("/v2/customers/1", headers=GLOBEX_AUTH)
+    client.get("/v2/customers/1")  # no credential: nobody to name
+    globex, anonymous = access_lines(captured)
+    assert (globex["org"], globex["till"], globex["status"]) == ("globex", "globex.till", 404)
+    assert (anonymous["org"], anonymous["till"], anonymous["status"]) == (None, None, 401)
+    assert globex["request_id"] != anonymous["request_id"]
+
+
+def test_no_line_when_the_access_log_is_off(database_url: str, captured: io.StringIO) -> None:
+    from patron.app import create_app
+    from tests.conftest import make_settings
+
+    with TestClient(create_app(make_settings(database_url, access_log=False))) as quiet:
+        assert quiet.get("/healthz").status_code == 200
+    assert access_lines(captured) == []
+
+
+def test_error_records_are_json_with_their_traceback() -> None:
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        record = logging.LogRecord(
+            "patron", logging.ERROR, __file__, 1, "failed on %s", ("/x",), sys.exc_info()
+        )
+    line = orjson.loads(JsonFormatter().format(record))
+    assert line["level"] == "error"
+    assert line["message"] == "failed on /x"
+    assert "ValueError: broken" in line["exc"]
+    assert "\n" not in JsonFormatter().format(record)
