@@ -1,10 +1,14 @@
 """The SQL that stores a plan: the customer row, its profiles, identifiers, channels,
-enrolments, points credits and the history entry.
+enrolments, points credits, the history entry and the change events (the outbox).
 
 On SQLite each kind of row is one `executemany` (statements cost microseconds, not round trips).
 On PostgreSQL an update is ONE statement: data-modifying CTEs, each fed by a `jsonb` parameter
 through `jsonb_to_recordset`, so the whole write costs one round trip. Foreign keys between the
 CTEs hold because PostgreSQL checks them at the end of the statement.
+
+The events of a write (`patron.events.model.events_for`) go to the outbox in the same transaction,
+so an event exists exactly when the change it describes is committed. Their outbox ids follow the
+order `events_for` gives them (registered or updated first, then enrolments, then credits).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from patron.customers.model import Actor, Channel, Customer, Profile
 from patron.customers.planner import Plan
 from patron.db.driver import Connection
+from patron.events.model import Event, events_for
 from patron.orgs.model import OrgId
 
 
@@ -48,13 +53,22 @@ async def apply(
     now: datetime,
     new: bool,
 ) -> int:
-    """Store a plan without errors; returns the customer's id (allocated when `new`)."""
-    if conn.dialect == "postgresql" and not new:
-        await _update_in_one_statement(
-            conn, org_id, plan, request_id=request_id, actor=actor, now=now
-        )
-        return plan.customer.id
+    """Store a plan without errors and its events; returns the customer's id (allocated when `new`)."""
     c = plan.customer
+    if conn.dialect == "postgresql" and not new:
+        events = events_for(
+            plan,
+            org_code=org_id,
+            customer_id=c.id,
+            request_id=request_id,
+            actor=actor,
+            now=now,
+            registered=False,
+        )
+        await _update_in_one_statement(
+            conn, org_id, plan, events, request_id=request_id, actor=actor, now=now
+        )
+        return c.id
     w = plan.writes
     if new:
         c.id = await insert_customer(conn, org_id, c)
@@ -172,7 +186,35 @@ async def apply(
         actor.type,
         [ch.to_wire() for ch in plan.changes],
     )
+    events = events_for(
+        plan,
+        org_code=org_id,
+        customer_id=c.id,
+        request_id=request_id,
+        actor=actor,
+        now=now,
+        registered=new,
+    )
+    await insert_events(conn, org_id, events, now)
     return c.id
+
+
+async def insert_events(
+    conn: Connection, org_id: OrgId, events: list[Event], now: datetime
+) -> None:
+    """Append events to the outbox, in list order (one `executemany`)."""
+    # SQLite: MAX(rowid) is a lookup of the table's last row, and the new row's rowid is that
+    # plus one too, so ids grow with insertion order under SQLite's single writer.
+    next_id = (
+        "nextval('outbox_id_seq')"
+        if conn.dialect == "postgresql"
+        else "(SELECT COALESCE(MAX(rowid), 0) + 1 FROM outbox)"
+    )
+    await conn.executemany(
+        "INSERT INTO outbox (org_id, id, event_id, subject, payload, created_at)"
+        f" VALUES ($1, {next_id}, $2, $3, $4, $5)",
+        [(org_id, e.event_id, e.subject, e.payload, now) for e in events],
+    )
 
 
 def _position(profile: Profile, channel: Channel) -> int:
@@ -225,14 +267,26 @@ _PARTS = {
 }
 
 
+# Every update has at least its `customer.updated` event. Three parallel text arrays rather than a
+# jsonb document: the payloads are JSON text already, and escaping them again would cost more.
+# The ordinality orders the rows, so ids from the sequence follow the events' order.
+_OUTBOX_CTE = (
+    "o AS (INSERT INTO outbox (org_id, id, event_id, subject, payload, created_at)"
+    " SELECT $1, nextval('outbox_id_seq'), e.event_id, e.subject, e.payload, $6"
+    " FROM unnest($11::text[], $12::text[], $13::text[]) WITH ORDINALITY"
+    " AS e(event_id, subject, payload, n) ORDER BY e.n)"
+)
+
+
 @cache
 def _update_sql(parts: tuple[str, ...]) -> str:
     """The one statement of an update touching `parts` (a handful of shapes, each prepared once)."""
     ctes = [
         "c AS (UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5,"
-        " modified_at = $6 WHERE org_id = $1 AND id = $2)"
+        " modified_at = $6 WHERE org_id = $1 AND id = $2)",
+        _OUTBOX_CTE,
     ]
-    for n, part in enumerate(parts, start=11):
+    for n, part in enumerate(parts, start=14):
         rows = f"jsonb_to_recordset(${n}::jsonb) AS r({_RECORD[part]})"
         ctes.append(f"w{n} AS ({_PARTS[part].format(rows=rows)})")
     return (
@@ -244,7 +298,14 @@ def _update_sql(parts: tuple[str, ...]) -> str:
 
 
 async def _update_in_one_statement(
-    conn: Connection, org_id: OrgId, plan: Plan, *, request_id: str, actor: Actor, now: datetime
+    conn: Connection,
+    org_id: OrgId,
+    plan: Plan,
+    events: list[Event],
+    *,
+    request_id: str,
+    actor: Actor,
+    now: datetime,
 ) -> None:
     c = plan.customer
     w = plan.writes
@@ -312,5 +373,8 @@ async def _update_in_one_statement(
         actor.type,
         request_id,
         [ch.to_wire() for ch in plan.changes],
+        [e.event_id for e in events],
+        [e.subject for e in events],
+        [e.payload for e in events],
         *(rows[name] for name in parts),
     )
