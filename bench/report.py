@@ -91,6 +91,28 @@ def targets(
     ]
 
 
+def import_target(imported: dict[str, Any]) -> dict[str, Any]:
+    """The bulk import target (bench/importing.py): customers per second into PostgreSQL."""
+    rate, bound = imported["customers_per_second"], imported["target_per_second"]
+    return {
+        "target": f"patron import >= {bound:,} customers/s into PostgreSQL",
+        "value": rate,
+        "unit": "customers/s",
+        "met": rate >= bound,
+    }
+
+
+def _import_line(imported: dict[str, Any] | None) -> str:
+    if not imported:
+        return "No import was measured."
+    return (
+        f"Bulk import: `patron import` of {imported['customers']:,} registrations"
+        f" ({imported['file_mb']:,.1f} MB of JSON Lines) into a fresh PostgreSQL org took"
+        f" {imported['seconds']:,.1f} s: {imported['customers_per_second']:,.0f} customers/s"
+        " (command wall time, start-up included)."
+    )
+
+
 def _fmt(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "n/a"
@@ -200,6 +222,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"PostgreSQL load phases: COPY {_fmt(pg['seconds']['copy'])} s, keys and indexes"
         f" {_fmt(pg['seconds']['constraints'])} s, VACUUM ANALYZE"
         f" {_fmt(pg['seconds']['vacuum_analyze'])} s; database size {_fmt(pg['size_mb'], 0)} MB.",
+        _import_line(data.get("import")),
         f"Raw figures of every run: `{data['results_file']}`.",
     ]
     return "\n".join(lines) + "\n"

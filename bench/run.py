@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import pgbench, report, verify
+from bench import importing, pgbench, report, verify
 from bench.common import ROOT, TMP, BenchError, env_float, env_int, log
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url
 from bench.load_pg import load as load_pg
@@ -52,6 +52,7 @@ class Config:
     customers: int = FULL_SIZE  # BENCH_CUSTOMERS
     small_customers: int = 10_000  # BENCH_SMALL_CUSTOMERS
     sqlite_customers: int = 200_000  # BENCH_SQLITE_CUSTOMERS
+    import_customers: int = importing.DEFAULT_CUSTOMERS  # BENCH_IMPORT_CUSTOMERS
     seconds: float = 20.0  # BENCH_SECONDS, per measured run
     warmup: float = 5.0  # BENCH_WARMUP, per server and round
     rounds: int = 3  # BENCH_ROUNDS
@@ -76,6 +77,7 @@ class Config:
         )
         c.small_customers = env_int("BENCH_SMALL_CUSTOMERS", min(c.small_customers, c.customers))
         c.sqlite_customers = env_int("BENCH_SQLITE_CUSTOMERS", min(c.sqlite_customers, c.customers))
+        c.import_customers = env_int("BENCH_IMPORT_CUSTOMERS", min(c.import_customers, c.customers))
         c.seconds = env_float("BENCH_SECONDS", c.seconds)
         c.warmup = env_float("BENCH_WARMUP", min(c.warmup, c.seconds))
         c.rounds = env_int("BENCH_ROUNDS", c.rounds)
@@ -329,6 +331,8 @@ def bench(cfg: Config) -> dict[str, Any]:
     log(f"  {capture.round_trips(capture.update)} round trips per update: {script.files[0]}")
     for round_no in range(1, cfg.rounds + 1):
         runner.round(round_no, script)
+    # After the rounds, so the import's CPU does not disturb them; a database of its own.
+    imported = importing.bench_import(cfg.admin_url, cfg.import_customers).as_dict()
     med = report.medians(runner.runs)
     rat = report.ratios(med)
     rss_max = runner.peak("patron", "whole_round_peak_mb")
@@ -341,6 +345,7 @@ def bench(cfg: Config) -> dict[str, Any]:
         "config": asdict(cfg),
         "host": {**host, "loadavg_end": Path("/proc/loadavg").read_text().split(" ")[0]},
         "load": loads,
+        "import": imported,
         "verification": verification,
         "statements": capture.summary(),
         "pgbench_script": script.text,
@@ -360,7 +365,7 @@ def bench(cfg: Config) -> dict[str, Any]:
         "server_exceptions": runner.exceptions,
         "enrolment_pools": {k: asdict(v) for k, v in runner.pools.items()},
     }
-    data["targets"] = report.targets(med, rat, rss_max)
+    data["targets"] = [*report.targets(med, rat, rss_max), report.import_target(imported)]
     report.write_json(path, data)
     section = report.markdown(data)
     if cfg.publish:
@@ -382,7 +387,7 @@ def main() -> None:
         description=__doc__.split("\n\n")[0],
         epilog="Environment: BENCH_CUSTOMERS, BENCH_SMALL_CUSTOMERS, BENCH_SQLITE_CUSTOMERS,"
         " BENCH_SECONDS, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_LOW_CONNECTIONS,"
-        " BENCH_ENROL_PERCENT, BENCH_PG_ADMIN_URL, BENCH_DATABASE, BENCH_PORT, BENCH_PUBLISH.",
+        " BENCH_ENROL_PERCENT, BENCH_IMPORT_CUSTOMERS, BENCH_PG_ADMIN_URL, BENCH_DATABASE, BENCH_PORT, BENCH_PUBLISH.",
     )
     parser.add_argument("--customers", type=int, default=None, help="PostgreSQL customers")
     args = parser.parse_args()

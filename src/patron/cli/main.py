@@ -1,10 +1,10 @@
-"""The `patron` command: serve, migrate, demo, org apply, docs."""
+"""The `patron` command: serve, migrate, demo, relay, org apply, docs."""
 
 from __future__ import annotations
 
 import typer
 
-from patron.cli import docs, serve
+from patron.cli import bulk, docs, relay, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -14,6 +14,9 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.command()(serve.migrate)
 app.command()(serve.demo)
+app.command()(relay.relay)
+app.command("import")(bulk.import_)
+app.command()(bulk.export)
 app.add_typer(docs.app, name="docs")
 
 

@@ -136,6 +136,23 @@ async def load(
     return None if row is None else _customer(row)
 
 
+@cache
+def _select_page(dialect: Dialect) -> str:
+    """The aggregate query for a page of customers in id order; $3 the last id seen, $4 the size."""
+    one = _select(dialect, False)
+    page = one.replace("WHERE c.org_id = $1 AND c.id = $3", "WHERE c.org_id = $1 AND c.id > $3")
+    assert page != one
+    return page + " ORDER BY c.id LIMIT $4"
+
+
+async def load_page(
+    conn: Connection, org_id: OrgId, *, after_id: int, limit: int, now: datetime
+) -> list[Customer]:
+    """Up to `limit` customers whole, with ids above `after_id`, in id order (keyset paging)."""
+    rows = await conn.fetch(_select_page(conn.dialect), org_id, now, after_id, limit)
+    return [_customer(row) for row in rows]
+
+
 async def lock_and_load(
     conn: Connection,
     org_id: OrgId,
@@ -214,10 +231,13 @@ async def holders(
     if not pairs:
         return {}
     if conn.dialect == "postgresql":
+        # One index probe per pair, whatever the statistics say: a plain join let the planner
+        # sort every identifier of the org when its row estimates were stale (seconds, not ms).
         sql = (
-            "SELECT i.type, i.value, i.source, i.account_id, i.customer_id FROM identifiers i"
-            " JOIN unnest($2::text[], $3::text[]) AS r(type, value)"
-            " ON i.type = r.type AND i.value = r.value WHERE i.org_id = $1"
+            "SELECT r.type, r.value, i.source, i.account_id, i.customer_id"
+            " FROM unnest($2::text[], $3::text[]) AS r(type, value)"
+            " JOIN LATERAL (SELECT i.source, i.account_id, i.customer_id FROM identifiers i"
+            " WHERE i.org_id = $1 AND i.type = r.type AND i.value = r.value OFFSET 0) i ON true"
         )
         rows = await conn.fetch(sql, org_id, [t for t, _ in pairs], [v for _, v in pairs])
     else:

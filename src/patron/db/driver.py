@@ -110,6 +110,10 @@ class Connection(Protocol):
 
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None: ...
 
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> None: ...
+
 
 class Database(Protocol):
     """A pool (PostgreSQL) or a single connection (SQLite) handing out transactions."""
@@ -180,14 +184,27 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def _jsonb_binary(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)  # jsonb's binary form: a version byte, then the text
+
+
+def _jsonb_from_binary(data: bytes) -> Any:
+    return orjson.loads(data[1:])
+
+
 async def _init_pg_connection(conn: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            name,
-            encoder=lambda v: orjson.dumps(v).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
+    # Binary codecs: the same Python values in and out as text ones, and COPY (binary only in
+    # asyncpg) can carry JSON columns.
+    await conn.set_type_codec(
+        "json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_jsonb_binary,
+        decoder=_jsonb_from_binary,
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -234,6 +251,15 @@ class PostgresConnection:
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
         try:
             await self._conn.executemany(sql, args)
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(exc.table_name, str(exc)) from exc
+
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> None:
+        """Bulk-insert rows with binary COPY (one round trip for any number of rows)."""
+        try:
+            await self._conn.copy_records_to_table(table, columns=list(columns), records=records)
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(exc.table_name, str(exc)) from exc
 
@@ -453,6 +479,16 @@ class SqliteConnection:
     async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
         with _sqlite_errors():
             self._conn.executemany(sqlite_sql(sql), args)
+
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> None:
+        """Bulk-insert rows: SQLite has no COPY, and one prepared INSERT run many times is as fast."""
+        marks = ", ".join("?" for _ in columns)
+        with _sqlite_errors():
+            self._conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", records
+            )
 
 
 def connect_sqlite(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:

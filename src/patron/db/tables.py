@@ -287,8 +287,8 @@ outbox = sa.Table(
     "outbox",
     metadata,
     _org(),
-    # Publication order: PostgreSQL takes it from outbox_id_seq, SQLite from MAX(id) + 1 under its
-    # single writer.
+    # Publication order: PostgreSQL takes it from outbox_id_seq, SQLite from MAX(rowid) + 1 under
+    # its single writer (the rowid's own b-tree answers that without an index on id).
     sa.Column("id", sa.BigInteger, nullable=False, autoincrement=False),
     # The de-duplication id a subscriber sees (and JetStream's Nats-Msg-Id): a UUID.
     sa.Column("event_id", sa.String(36), nullable=False),
@@ -308,4 +308,28 @@ outbox = sa.Table(
         postgresql_where=sa.text("published_at IS NULL"),
         sqlite_where=sa.text("published_at IS NULL"),
     ),
+)
+
+import_runs = sa.Table(
+    "import_runs",
+    metadata,
+    _org(),
+    # First 32 hex digits of SHA-256 over the format and the file's bytes: the same file into the
+    # same org is the same import, whatever its name or path.
+    sa.Column("import_id", sa.String(32), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("file_format", sa.String(10), nullable=False),
+    sa.Column("total_lines", sa.BigInteger, nullable=False),
+    # The last line whose batch committed, moved in the same transaction as that batch's writes.
+    sa.Column("last_line", sa.BigInteger, nullable=False),
+    sa.Column("applied", sa.BigInteger, nullable=False),
+    sa.Column("refused", sa.BigInteger, nullable=False),
+    # Size of the reject file once the committed batches' entries are in it: a resume cuts the
+    # file back to it, dropping the entries of a batch that did not commit.
+    sa.Column("rejects_offset", sa.BigInteger, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.PrimaryKeyConstraint("org_id", "import_id"),
+    sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
 )

@@ -1,0 +1,80 @@
+"""A concurrent writer takes an identifier mid-batch: only the line that lost the race is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from click.testing import Result
+from starlette.testclient import TestClient
+
+from tests.bulk.support import cli as patron
+from tests.bulk.support import count, customer_body, make_org, rejects, write_jsonl
+
+
+async def _hold_identifier(url: str, org: str, release: threading.Event) -> None:
+    """Insert a customer holding line 2's mobile, and commit only once `release` is set."""
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            now = datetime.now(UTC)
+            await conn.execute(
+                "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields,"
+                " created_at, modified_at) VALUES ($1, 900000001, 1, 'non_loyalty', '{}', $2, $2)",
+                org,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO profiles (org_id, customer_id, source, account_id, fields, created_at,"
+                " created_by, created_by_type, modified_at, modified_by, modified_by_type)"
+                " VALUES ($1, 900000001, 'INSTORE', '', '{}', $2, 't', 'TILL', $2, 't', 'TILL')",
+                org,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO identifiers (org_id, source, account_id, type, value, customer_id,"
+                " position) VALUES ($1, 'INSTORE', '', 'mobile', '919800000002', 900000001, 0)",
+                org,
+            )
+            await asyncio.to_thread(release.wait)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.postgres_only
+def test_a_unique_key_refusal_retries_the_batch_line_by_line(
+    client: TestClient, database_url: str, backend: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer: no other writer can slip into a batch")
+    org, _ = make_org(client)
+    file = write_jsonl(tmp_path / "race.jsonl", [customer_body(n) for n in (1, 2, 3)])
+    release = threading.Event()
+    holder = threading.Thread(
+        target=asyncio.run, args=(_hold_identifier(database_url, org, release),)
+    )
+    holder.start()
+    time.sleep(0.5)  # the competing row is in, uncommitted: the batch's holders read misses it
+    outcome: list[Result] = []
+    importer = threading.Thread(
+        target=lambda: outcome.append(patron(database_url, "import", str(file), "--org", org))
+    )
+    importer.start()
+    time.sleep(1.0)  # the batch's COPY now waits on the competing row's key
+    release.set()
+    holder.join()
+    importer.join()
+
+    [result] = outcome
+    assert result.exit_code == 1, result.output
+    [refused] = rejects(tmp_path / "race.jsonl.rejects.jsonl")
+    assert refused["line"] == 2
+    assert [e["code"] for e in refused["errors"]] == [8008]
+    assert refused["status"] == 409
+    assert count(client, "customers", org) == 3  # lines 1 and 3, and the competing writer's
+    assert count(client, "outbox", org) == 2
