@@ -34,6 +34,8 @@ SECRET_KEY = "test-secret-key-0123456789abcdef"
 PASSWORD = "s3cret-pass"
 
 CUSTOMER_TABLES = (
+    "outbox",
+    "import_runs",
     "idempotency_keys",
     "points_ledger",
     "customer_history",

@@ -33,11 +33,15 @@ def as_text(raw: str | int) -> str:
 
 
 # Parsing a number or an address costs tens of microseconds; the same values come back again and
-# again (a lookup and the channel of the same request, a customer's next visit).
-@lru_cache(maxsize=16384)
+# again (a lookup and the channel of the same request, a customer's next visit), so both are
+# cached on their trimmed form.
 def normalise_mobile(raw: str, default_country: str) -> str | None:
     """Digits with the country code and no `+`, or None when it is not a valid number."""
-    text = raw.strip()
+    return _mobile(raw.strip(), default_country)
+
+
+@lru_cache(maxsize=16384)
+def _mobile(text: str, default_country: str) -> str | None:
     if not text or len(text) > 32:
         return None
     try:
@@ -56,10 +60,14 @@ def normalise_mobile(raw: str, default_country: str) -> str | None:
     return f"{number.country_code}{phonenumbers.national_significant_number(number)}"
 
 
-@lru_cache(maxsize=16384)
 def normalise_email(raw: str) -> str | None:
     """Trimmed and lower-cased, or None when the syntax is not an address's."""
-    text = raw.strip().lower()
+    return _email(raw.strip().lower())
+
+
+# Keyed by the trimmed, lower-cased text, so `A@X.COM` and `a@x.com` are validated once.
+@lru_cache(maxsize=16384)
+def _email(text: str) -> str | None:
     if not text or len(text) > 254:
         return None
     try:
