@@ -6,7 +6,7 @@ and given the first benchmark org with `patron org apply`; a JSON Lines file of
 user would run it (a subprocess, default batch size). Customers per second = N / the command's
 wall time (start-up, hashing and counting the file included).
 
-    python -m bench.importing --customers 200000
+    python -m bench.importing --customers 50000
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bench.load_pg import DEFAULT_ADMIN_URL, database_url, recreate_database
 from bench.orgs import migrate
 
 TARGET_PER_SECOND = 20_000
-DEFAULT_CUSTOMERS = 200_000  # BENCH_IMPORT_CUSTOMERS
+DEFAULT_CUSTOMERS = 50_000  # BENCH_IMPORT_CUSTOMERS
 DATABASE = "patron_import_bench"
 
 
