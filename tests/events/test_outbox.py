@@ -16,6 +16,7 @@ from patron.customers import repository, writes
 from patron.customers.model import Actor
 from patron.customers.planner import Change, Plan, Writes
 from patron.db.driver import Connection, create_database
+from patron.events import outbox as outbox_repo
 from patron.events.model import ENROLLED, POINTS_CREDITED, REGISTERED, UPDATED
 from patron.events.relay import Relay
 from patron.orgs.model import OrgId
@@ -218,3 +219,17 @@ def test_purge_deletes_only_old_published_events(client: TestClient, database_ur
 
     assert asyncio.run(purge()) == 2
     assert [r["id"] for r in outbox(client)] == [rows[2]["id"], rows[3]["id"]]
+
+
+def test_pending_count_stops_at_its_cap(client: TestClient) -> None:
+    register(client, profile(firstName="Asha"), **ENROL_GOLD)  # three events
+    register(client, profile(mobile=None, email="cap@example.com"))
+
+    async def counts(conn: Connection) -> tuple[int, int, int]:
+        return (
+            await outbox_repo.count_pending(conn),
+            await outbox_repo.count_pending(conn, cap=2),
+            await outbox_repo.count_pending(conn, cap=100),
+        )
+
+    assert run(client, counts) == (4, 2, 4)

@@ -74,9 +74,18 @@ async def mark_published(conn: Connection, events: list[Pending], at: datetime) 
     )
 
 
-async def count_pending(conn: Connection) -> int:
-    """How many events wait for publication."""
-    return int(await conn.fetchval("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"))
+async def count_pending(conn: Connection, *, cap: int | None = None) -> int:
+    """How many events wait for publication; with `cap`, counting stops there (at most `cap`)."""
+    if cap is None:
+        return int(await conn.fetchval("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"))
+    # Counted after every batch: a full count of a backlog of millions would cost each batch a
+    # scan of the backlog, and the relay's catch-up would slow down as it goes.
+    return int(
+        await conn.fetchval(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT $1) p",
+            cap,
+        )
+    )
 
 
 async def purge_published(conn: Connection, before: datetime, limit: int) -> int:

@@ -38,6 +38,9 @@ log = logging.getLogger("patron.relay")
 STREAM_SUBJECTS = f"{SUBJECT_PREFIX}.>"
 """What the stream listens on."""
 
+PENDING_CAP = 10_000
+"""The per-batch log line counts pending events up to this many (`10,000+ pending` beyond)."""
+
 PURGE_BATCH = 1000
 """Rows one purge statement deletes at most."""
 
@@ -179,11 +182,16 @@ def _describe(exc: BaseException) -> str:
 
 @dataclass(slots=True)
 class BatchResult:
-    """What one batch did: events published (JetStream duplicates among them) and still pending."""
+    """What one batch did: events published (JetStream duplicates among them) and still pending
+    (counted up to PENDING_CAP)."""
 
     published: int
     duplicates: int
     pending: int
+
+    def pending_text(self) -> str:
+        """`1,450`, or `10,000+` when the count stopped at PENDING_CAP."""
+        return f"{self.pending:,}+" if self.pending >= PENDING_CAP else f"{self.pending:,}"
 
 
 class Relay:
@@ -234,7 +242,7 @@ class Relay:
             # What JetStream acknowledged is marked even when a later event failed: fewer
             # re-publications, which matters past the duplicate window.
             await outbox.mark_published(conn, done, self._clock())
-            left = await outbox.count_pending(conn)
+            left = await outbox.count_pending(conn, cap=PENDING_CAP)
         if failure is not None:
             raise failure
         return BatchResult(len(done), duplicates, left)
@@ -248,7 +256,7 @@ class Relay:
         done, duplicates, failure = await self._publish_all(events)
         async with self.db.transaction(write=True) as conn:
             await outbox.mark_published(conn, done, self._clock())
-            left = await outbox.count_pending(conn)
+            left = await outbox.count_pending(conn, cap=PENDING_CAP)
         if failure is not None:
             raise failure
         return BatchResult(len(done), duplicates, left)
@@ -277,10 +285,10 @@ class Relay:
         result = await self.publish_batch()
         if result is not None and result.published:
             log.info(
-                "published %d events (%d already in the stream); %d pending",
+                "published %d events (%d already in the stream); %s pending",
                 result.published,
                 result.duplicates,
-                result.pending,
+                result.pending_text(),
             )
         return result
 
