@@ -111,7 +111,7 @@ class _Importer:
             # The line itself lost a race for an identifier: refused as the API refuses it.
             item = prepared[0]
             problems = item.problems if isinstance(item, Prepared) else Problems()
-            taken = service._taken(exc, problems)
+            taken = service.identifier_taken(exc, problems)
             await self._commit(lines, [prepare(lines[0], self.config, now)], now, {0: taken})
 
     async def _commit(
@@ -228,7 +228,7 @@ class _Importer:
             conn, org_id, now=now, key=lk.key, id_type=lk.id_type, value=lk.value
         )
         if customer is None:
-            missing = await service._not_found(conn, self.config, lk)
+            missing = await service.not_found(conn, self.config, lk)
             return ApiError([missing, *item.problems.errors], item.problems.warnings)
         holders = await repository.holders(conn, org_id, item.pairs())
         p = plan(

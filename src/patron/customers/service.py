@@ -138,7 +138,8 @@ def _pairs(resolved: Resolved) -> list[tuple[str, str]]:
     return sorted({(i.type, i.value) for p in resolved.profiles for i in p.identifiers})
 
 
-def _taken(exc: UniqueViolation, problems: Problems) -> ApiError:
+def identifier_taken(exc: UniqueViolation, problems: Problems) -> ApiError:
+    """The answer to a unique-key violation on identifiers (409, 8008); re-raises any other."""
     # A concurrent request took an identifier between our check and our insert: the unique
     # key decided, and the loser gets the same answer the check would have given.
     if exc.table == "identifiers":
@@ -151,7 +152,8 @@ def _taken(exc: UniqueViolation, problems: Problems) -> ApiError:
     return ApiError([Problem(entry, message)], problems.warnings)
 
 
-async def _not_found(conn: Connection, config: OrgConfig, lookup: Lookup) -> Problem:
+async def not_found(conn: Connection, config: OrgConfig, lookup: Lookup) -> Problem:
+    """Why a lookup found nobody: 8015, or 8065 when another source holds the identifier."""
     if lookup.key is not None and await repository.identifier_exists(
         conn, config.org_id, lookup.id_type, lookup.value
     ):
@@ -196,7 +198,7 @@ async def register(
             if retry is not None:
                 await idempotency.record(conn, config.org_id, retry, result.stored())
     except UniqueViolation as exc:
-        raise _taken(exc, problems) from None
+        raise identifier_taken(exc, problems) from None
     return result
 
 
@@ -210,7 +212,7 @@ async def _lock_and_load(
         customer = await repository.lock_and_load(
             conn, config.org_id, now=now, key=lk.key, id_type=lk.id_type, value=lk.value
         )
-        return customer if customer is not None else await _not_found(conn, config, lk)
+        return customer if customer is not None else await not_found(conn, config, lk)
     assert target.customer_id is not None
     customer = await repository.lock_and_load(
         conn, config.org_id, now=now, customer_id=target.customer_id
@@ -276,7 +278,7 @@ async def update(
                 # Even an update that changed nothing is recorded: its retry must replay it.
                 await idempotency.record(conn, config.org_id, retry, result.stored())
     except UniqueViolation as exc:
-        raise _taken(exc, problems) from None
+        raise identifier_taken(exc, problems) from None
     return result
 
 
@@ -288,7 +290,7 @@ async def lookup_id(db: Database, config: OrgConfig, lookup: Lookup) -> tuple[in
                 conn, config.org_id, lookup.key, lookup.id_type, lookup.value
             )
             if found is None:
-                raise ApiError([await _not_found(conn, config, lookup)])
+                raise ApiError([await not_found(conn, config, lookup)])
             return found, []
         holders = await repository.holders(conn, config.org_id, [(lookup.id_type, lookup.value)])
     return _any_holder(holders.get((lookup.id_type, lookup.value), []), lookup)
@@ -320,7 +322,7 @@ async def details_by_lookup(db: Database, config: OrgConfig, lookup: Lookup) -> 
                 conn, config.org_id, lookup.key, lookup.id_type, lookup.value, now=now
             )
             if customer is None:
-                raise ApiError([await _not_found(conn, config, lookup)])
+                raise ApiError([await not_found(conn, config, lookup)])
             return Found(customer, [lookup.key])
         holders = await repository.holders(conn, config.org_id, [(lookup.id_type, lookup.value)])
         customer_id, warnings = _any_holder(holders.get((lookup.id_type, lookup.value), []), lookup)

@@ -55,18 +55,22 @@ async def apply(
 ) -> int:
     """Store a plan without errors and its events; returns the customer's id (allocated when `new`)."""
     c = plan.customer
-    if conn.dialect == "postgresql" and not new:
-        events = events_for(
+
+    def events() -> list[Event]:
+        # Built once the customer's id is known (a registration gets it from the insert).
+        return events_for(
             plan,
             org_code=org_id,
             customer_id=c.id,
             request_id=request_id,
             actor=actor,
             now=now,
-            registered=False,
+            registered=new,
         )
+
+    if conn.dialect == "postgresql" and not new:
         await _update_in_one_statement(
-            conn, org_id, plan, events, request_id=request_id, actor=actor, now=now
+            conn, org_id, plan, events(), request_id=request_id, actor=actor, now=now
         )
         return c.id
     w = plan.writes
@@ -186,16 +190,7 @@ async def apply(
         actor.type,
         [ch.to_wire() for ch in plan.changes],
     )
-    events = events_for(
-        plan,
-        org_code=org_id,
-        customer_id=c.id,
-        request_id=request_id,
-        actor=actor,
-        now=now,
-        registered=new,
-    )
-    await insert_events(conn, org_id, events, now)
+    await insert_events(conn, org_id, events(), now)
     return c.id
 
 
