@@ -8,7 +8,8 @@ body into the plain domain request.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
@@ -202,17 +203,33 @@ class CustomerOut(BaseModel):
 # --- wire -> domain -----------------------------------------------------------------------
 
 
+def _holds_models(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_models(arg) for arg in get_args(annotation))
+
+
+@cache
+def _nested_fields(cls: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(name, wire name) of the fields of `cls` that can hold models (the rest hold no keys of
+    their own to check, so the walk skips them)."""
+    return tuple(
+        (name, f.alias or name)
+        for name, f in cls.model_fields.items()
+        if _holds_models(f.annotation)
+    )
+
+
 def unknown_keys(model: BaseModel, path: str = "") -> list[str]:
     """Paths of every key the client sent that no model declares."""
-    found = [f"{path}.{k}" if path else k for k in (model.model_extra or {})]
-    declared = type(model).model_fields
-    for name in model.model_fields_set & declared.keys():
+    extra = model.model_extra
+    found = [f"{path}.{k}" if path else k for k in extra] if extra else []
+    for name, alias in _nested_fields(type(model)):
         value = getattr(model, name)
-        alias = declared[name].alias or name
-        here = f"{path}.{alias}" if path else alias
         if isinstance(value, BaseModel):
-            found += unknown_keys(value, here)
+            found += unknown_keys(value, f"{path}.{alias}" if path else alias)
         elif isinstance(value, list):
+            here = f"{path}.{alias}" if path else alias
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
                     found += unknown_keys(item, f"{here}[{i}]")
