@@ -120,6 +120,7 @@ async def store(
             actor=actor,
             now=now,
             registered=True,
+            changes=changes,
         )
     outbox_ids = await _outbox_ids(conn, len(events))
     rows["outbox"] = [

@@ -55,6 +55,8 @@ async def apply(
 ) -> int:
     """Store a plan without errors and its events; returns the customer's id (allocated when `new`)."""
     c = plan.customer
+    # The history entry and the events carry the same list.
+    changes = [ch.to_wire() for ch in plan.changes]
 
     def events() -> list[Event]:
         # Built once the customer's id is known (a registration gets it from the insert).
@@ -66,11 +68,12 @@ async def apply(
             actor=actor,
             now=now,
             registered=new,
+            changes=changes,
         )
 
     if conn.dialect == "postgresql" and not new:
         await _update_in_one_statement(
-            conn, org_id, plan, events(), request_id=request_id, actor=actor, now=now
+            conn, org_id, plan, changes, events(), request_id=request_id, actor=actor, now=now
         )
         return c.id
     w = plan.writes
@@ -188,7 +191,7 @@ async def apply(
         request_id,
         actor.code,
         actor.type,
-        [ch.to_wire() for ch in plan.changes],
+        changes,
     )
     await insert_events(conn, org_id, events(), now)
     return c.id
@@ -296,6 +299,7 @@ async def _update_in_one_statement(
     conn: Connection,
     org_id: OrgId,
     plan: Plan,
+    changes: list[dict[str, Any]],
     events: list[Event],
     *,
     request_id: str,
@@ -367,7 +371,7 @@ async def _update_in_one_statement(
         actor.code,
         actor.type,
         request_id,
-        [ch.to_wire() for ch in plan.changes],
+        changes,
         [e.event_id for e in events],
         [e.subject for e in events],
         [e.payload for e in events],

@@ -61,9 +61,15 @@ def events_for(
     actor: Actor,
     now: datetime,
     registered: bool,
+    changes: list[dict[str, Any]] | None = None,
 ) -> list[Event]:
-    """The events of an applied plan (the caller knows the customer's id once it is stored)."""
+    """The events of an applied plan (the caller knows the customer's id once it is stored).
+
+    `changes` is the plan's changes in wire form when the caller has built them already (for the
+    history entry), so they are not built twice."""
     c = plan.customer
+    if changes is None:
+        changes = [ch.to_wire() for ch in plan.changes]
     common: dict[str, Any] = {
         "orgCode": org_code,
         "customerId": customer_id,
@@ -75,7 +81,7 @@ def events_for(
     bodies: list[tuple[str, dict[str, Any]]] = [
         (
             REGISTERED if registered else UPDATED,
-            {"loyaltyType": c.loyalty_type, "changes": [ch.to_wire() for ch in plan.changes]},
+            {"loyaltyType": c.loyalty_type, "changes": changes},
         )
     ]
     bodies += [
