@@ -80,7 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.orgs = OrgConfigCache(db, ttl_seconds=settings.config_cache_seconds)
     app.state.authenticator = Authenticator(
-        app.state.orgs, secret_key=settings.secret_key, token_ttl=settings.oauth_token_ttl_seconds
+        db,
+        app.state.orgs,
+        secret_key=settings.secret_key,
+        token_ttl=settings.oauth_token_ttl_seconds,
     )
 
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log)

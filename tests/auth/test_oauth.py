@@ -268,6 +268,7 @@ def test_secret_change_invalidates_a_cached_client_secret(client: TestClient) ->
 def test_without_a_secret_key_no_token_is_issued_or_accepted(client: TestClient) -> None:
     app_auth = authenticator(client)
     keyless = Authenticator(
+        client.app.state.db,  # type: ignore[attr-defined]
         client.app.state.orgs,  # type: ignore[attr-defined]
         secret_key=None,
         token_ttl=300,
@@ -277,7 +278,6 @@ def test_without_a_secret_key_no_token_is_issued_or_accepted(client: TestClient)
     assert authenticate(client, oauth(token), using=app_auth).org_id == "acme"
 
     assert client.portal is not None
-    db = client.app.state.db  # type: ignore[attr-defined]
     with pytest.raises(ApiError) as caught:
-        client.portal.call(keyless.issue_token, db, "acme-backend", "long-random-secret")
+        client.portal.call(keyless.issue_token, "acme-backend", "long-random-secret")
     assert caught.value.status == 401

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from patron.api.body import read_body
-from patron.api.deps import DbDep
 from patron.api.openapi import ERROR_RESPONSES, ErrorBody, json_body
 from patron.api.responses import JsonResponse, error_response
 from patron.auth.service import MAX_CODE_LENGTH, MAX_SECRET_LENGTH, Authenticator
@@ -50,7 +49,7 @@ class TokenResponse(BaseModel):
     },
     openapi_extra=json_body(TokenRequest),
 )
-async def generate_token(request: Request, db: DbDep) -> Response:
+async def generate_token(request: Request) -> Response:
     """Exchange an OAuth client's key and secret for a short-lived access token."""
     body = await read_body(request, TokenRequest)
     authenticator: Authenticator = request.app.state.authenticator
@@ -66,7 +65,7 @@ async def generate_token(request: Request, db: DbDep) -> Response:
     except Throttled as exc:
         return throttled_response(exc)
     try:
-        issued = await authenticator.issue_token(db, body.key, body.secret)
+        issued = await authenticator.issue_token(body.key, body.secret)
     except ApiError as exc:
         if exc.status == 401:
             throttle.failed(*keys)

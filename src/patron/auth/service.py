@@ -152,6 +152,7 @@ class Authenticator:
 
     def __init__(
         self,
+        db: Database,
         orgs: OrgConfigCache,
         *,
         secret_key: str | None,
@@ -159,6 +160,7 @@ class Authenticator:
         cache_size: int = VERIFIED_CACHE_SIZE,
         max_parallel_verifications: int | None = None,
     ) -> None:
+        self._db = db
         self._orgs = orgs
         self._tokens = (
             TokenCodec(secret_key, ttl_seconds=token_ttl) if secret_key is not None else None
@@ -179,7 +181,7 @@ class Authenticator:
 
         An `X-CAP-API-OAUTH-TOKEN` header, when present, is used (and must be valid) even if an
         `Authorization` header is sent too. A Basic credential not yet verified is looked up in
-        the request's app database (`app.state.db`). While the client address or the till is
+        the database. While the client address or the till is
         throttled, `Throttled` (429) is raised without looking at the credential.
         """
         throttle = throttle_for(request)
@@ -203,12 +205,12 @@ class Authenticator:
             throttle.failed(address)
             raise denied()
         try:
-            return await self._from_basic(request.app.state.db, *parsed)
+            return await self._from_basic(*parsed)
         except ApiError:
             throttle.failed(address, till)
             raise
 
-    async def issue_token(self, db: Database, key: str, secret: str) -> IssuedToken:
+    async def issue_token(self, key: str, secret: str) -> IssuedToken:
         """An access token for the OAuth client `key` if `secret` is its secret; 401 otherwise."""
         if self._tokens is None or not _is_code(key):
             raise denied()
@@ -220,7 +222,7 @@ class Authenticator:
             return client.secret_hash if client is not None else None
 
         config = await self._prove(
-            db,
+            self._db,
             self._client_cache,
             self._digest("oauth", key, secret),
             lambda conn: repository.oauth_client_org(conn, key),
@@ -250,13 +252,13 @@ class Authenticator:
             raise denied()
         return Principal(config.org_id, claims.till_code)
 
-    async def _from_basic(self, db: Database, till_code: str, digest: str) -> Principal:
+    async def _from_basic(self, till_code: str, digest: str) -> Principal:
         def stored(config: OrgConfig) -> str | None:
             till = config.tills.get(till_code)
             return till.password_hash if till is not None else None
 
         config = await self._prove(
-            db,
+            self._db,
             self._basic_cache,
             self._digest("basic", till_code, digest),
             lambda conn: repository.till_org(conn, till_code),
