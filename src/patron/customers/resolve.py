@@ -4,113 +4,57 @@
 identifier and channel values normalised, fields typed, enrolments checked) plus every problem
 found. It does not look at the stored customer: that is the planner's job. Registration and
 update both come through here, so each rule has one implementation. Pure: no I/O.
+
+Field values are resolved in `resolve_fields`, enrolments in `resolve_enrolments`; what comes
+out is described in `resolved`.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
-from dataclasses import field as default
 from datetime import date, datetime
 from typing import Any
 
 from patron import errors
-from patron.customers.fields import FieldTypeError, coerce
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, channel_value, identifier_value
 from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, ProfileReq, Unset
-from patron.errors import Entry, Problem
+from patron.customers.resolve_enrolments import enrolments, parse_expiry
+from patron.customers.resolve_fields import MAX_STRING, check_json, typed_fields
+from patron.customers.resolved import (
+    Problems,
+    RChannel,
+    REnrolment,
+    Resolved,
+    RIdentifier,
+    RProfile,
+)
 from patron.orgs.model import (
     CHANNEL_TYPES,
     IDENTIFIER_TYPES,
     LOYALTY_TYPES,
     MOBILE_PUSH_SOURCES,
     SOURCES,
-    FieldDef,
     OrgConfig,
 )
 
+__all__ = [
+    "MAX_STRING",
+    "Problems",
+    "RChannel",
+    "REnrolment",
+    "RIdentifier",
+    "RProfile",
+    "Resolved",
+    "parse_expiry",
+    "resolve",
+    "resolve_account",
+    "resolve_profile_key",
+    "resolve_source",
+]
+
 MAX_NAME = 100
-MAX_STRING = 1024
-_INT64 = 2**63
 LAST_VIEWED = "lastViewedDate"
 _SOURCES_BY_UPPER = {s.upper(): s for s in SOURCES}
-_EXPIRY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
-
-
-@dataclass(slots=True)
-class Problems:
-    """Errors and warnings gathered while checking one request."""
-
-    errors: list[Problem] = default(default_factory=list)
-    warnings: list[Problem] = default(default_factory=list)
-
-    def error(self, entry: Entry, message: str, path: str | None = None) -> None:
-        """Record an error."""
-        self.errors.append(Problem(entry, message, path or None))
-
-    def warn(self, entry: Entry, message: str, path: str | None = None) -> None:
-        """Record a warning."""
-        self.warnings.append(Problem(entry, message, path or None))
-
-
-@dataclass(frozen=True, slots=True)
-class RIdentifier:
-    """A normalised identifier to add."""
-
-    type: str
-    value: str
-    field: str
-
-
-@dataclass(slots=True)
-class RChannel:
-    """A normalised channel to add or change; None means "not given"."""
-
-    type: str
-    value: str
-    primary: bool | None
-    verified: bool | None
-    meta: dict[str, Any] | None
-    field: str
-
-
-@dataclass(slots=True)
-class RProfile:
-    """Changes to one profile, with its (source, account) settled."""
-
-    key: ProfileKey
-    field: str
-    first_name: str | Unset | None = UNSET
-    last_name: str | Unset | None = UNSET
-    identifiers: list[RIdentifier] = default(default_factory=list)
-    channels: list[RChannel] = default(default_factory=list)
-    fields: dict[str, Any] = default(default_factory=dict)
-    """Typed custom field values; None removes one."""
-
-
-@dataclass(frozen=True, slots=True)
-class REnrolment:
-    """A checked enrolment."""
-
-    program_id: int
-    tier_number: int
-    points: int | None
-    tier_expiry_date: str | None
-    points_expires_at: datetime | None
-    field: str
-
-
-@dataclass(slots=True)
-class Resolved:
-    """A request checked against the org configuration."""
-
-    loyalty_type: str | None = None
-    loyalty_type_field: str = "loyaltyType"
-    profiles: list[RProfile] = default(default_factory=list)
-    extended_fields: dict[str, Any] = default(default_factory=dict)
-    enrolments: list[REnrolment] = default(default_factory=list)
 
 
 # --- sources and accounts (SPEC 5.1, rule 2) ------------------------------------------------
@@ -221,7 +165,7 @@ def resolve(
     _check_channel_set(out.profiles, problems)
 
     if request.extended_fields is not None:
-        out.extended_fields = _typed_fields(
+        out.extended_fields = typed_fields(
             request.extended_fields,
             config.extended_fields,
             "extendedFields",
@@ -229,7 +173,7 @@ def resolve(
             problems,
             extended=True,
         )
-    _enrolments(request, config, out, problems, now)
+    enrolments(request, config, out, problems, now)
     return out, problems
 
 
@@ -311,7 +255,7 @@ def _fill_profile(
             profile.channels.append(resolved)
     if entry.fields is not None:
         profile.fields.update(
-            _typed_fields(
+            typed_fields(
                 entry.fields,
                 config.custom_fields,
                 f"{prefix}fields",
@@ -347,7 +291,7 @@ def _channel(
         return None
     meta = dict(channel.meta) if channel.meta is not None else None
     if meta is not None:
-        _check_json(meta, f"{channel.field}.meta", problems)
+        check_json(meta, f"{channel.field}.meta", problems)
     viewed = _last_viewed(channel, meta, problems)
     if viewed is not None:
         if channel.type == "mobilePush":
@@ -425,152 +369,3 @@ def _check_channel_set(profiles: list[RProfile], problems: Problems) -> None:
                         f"{ch.field}.primary",
                     )
                 primaries.add(ch.type)
-
-
-def _typed_fields(
-    values: dict[str, Any],
-    defs: dict[str, FieldDef],
-    path: str,
-    config: OrgConfig,
-    problems: Problems,
-    *,
-    extended: bool,
-) -> dict[str, Any]:
-    """Rules 6 and 7: known keys typed, unknown ones dropped (custom) or refused (strict extended)."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        here = f"{path}.{name}"
-        if len(name) > MAX_STRING:
-            problems.error(
-                errors.TOO_LONG, f"a key of {path} is longer than {MAX_STRING} characters", path
-            )
-            continue
-        defn = defs.get(name)
-        if defn is None:
-            if not extended:
-                problems.warn(
-                    errors.UNKNOWN_CUSTOM_FIELD,
-                    f"{name!r} is not a custom field of this org; it was dropped",
-                    here,
-                )
-            elif config.strict_fields:
-                problems.error(
-                    errors.UNKNOWN_EXTENDED_FIELD,
-                    f"{name!r} is not an extended field of this org",
-                    here,
-                )
-            else:
-                problems.warn(
-                    errors.FIELD_DROPPED,
-                    f"{name!r} is not an extended field of this org; it was dropped",
-                    here,
-                )
-            continue
-        if value is None:
-            out[name] = None
-            continue
-        try:
-            out[name] = coerce(defn, value)
-        except FieldTypeError as exc:
-            if config.strict_fields:
-                problems.error(errors.INVALID_FIELD_VALUE, str(exc), here)
-            else:
-                problems.warn(errors.FIELD_DROPPED, f"{exc}; it was dropped", here)
-    return out
-
-
-def _check_json(value: Any, path: str, problems: Problems) -> None:
-    """SPEC 8 for free-form objects: strings of at most 1,024 characters, storable numbers."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int) and not -_INT64 <= value < _INT64:
-        problems.error(errors.OUT_OF_RANGE, f"{path} must be a 64-bit integer", path)
-    elif isinstance(value, float) and not math.isfinite(value):
-        problems.error(errors.OUT_OF_RANGE, f"{path} must be a finite number", path)
-    elif isinstance(value, str):
-        if len(value) > MAX_STRING:
-            problems.error(errors.TOO_LONG, f"{path} is longer than {MAX_STRING} characters", path)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            if len(k) > MAX_STRING:
-                problems.error(
-                    errors.TOO_LONG, f"a key of {path} is longer than {MAX_STRING} characters", path
-                )
-            _check_json(v, f"{path}.{k}", problems)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_json(v, f"{path}[{i}]", problems)
-
-
-def parse_expiry(text: str, now: datetime, path: str, problems: Problems) -> datetime | None:
-    """Rule 8: `YYYY-MM-DDTHH:MM:SS+HH:MM` (or Z), in the future."""
-    parsed: datetime | None = None
-    if _EXPIRY.match(text):
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        problems.error(
-            errors.INVALID_DATE, f"{path} must be written YYYY-MM-DDTHH:MM:SS+HH:MM (or Z)", path
-        )
-        return None
-    if parsed <= now:
-        problems.error(errors.DATE_NOT_IN_FUTURE, f"{path} must lie in the future", path)
-        return None
-    return parsed
-
-
-def _enrolments(
-    request: CustomerRequest, config: OrgConfig, out: Resolved, problems: Problems, now: datetime
-) -> None:
-    seen: set[int] = set()
-    for e in request.enrolments:
-        program = config.programs.get(e.program_id)
-        ok = True
-        if program is None:
-            problems.error(
-                errors.UNKNOWN_PROGRAM,
-                f"{e.program_id} is not a loyalty program of this org",
-                f"{e.field}.programId",
-            )
-            ok = False
-        if e.program_id in seen:
-            problems.error(
-                errors.DUPLICATE_PROGRAM,
-                f"program {e.program_id} is enrolled twice in one request",
-                f"{e.field}.programId",
-            )
-            ok = False
-        seen.add(e.program_id)
-        tier = e.tier_number if e.tier_number is not None else 1
-        if program is not None and tier not in program.tiers:
-            problems.error(
-                errors.UNKNOWN_TIER,
-                f"{tier} is not a tier of program {e.program_id}",
-                f"{e.field}.tierNumber",
-            )
-            ok = False
-        tier_expiry = e.tier_expiry_date
-        if (
-            tier_expiry is not None
-            and parse_expiry(tier_expiry, now, f"{e.field}.tierExpiryDate", problems) is None
-        ):
-            ok = False
-        points_expires: datetime | None = None
-        if e.points_expiry_date is not None:
-            if not e.points:
-                problems.warn(
-                    errors.POINTS_EXPIRY_WITHOUT_POINTS,
-                    "pointsExpiryDate was given without loyaltyPoints; it was ignored",
-                    f"{e.field}.pointsExpiryDate",
-                )
-            else:
-                points_expires = parse_expiry(
-                    e.points_expiry_date, now, f"{e.field}.pointsExpiryDate", problems
-                )
-                ok = ok and points_expires is not None
-        if ok:
-            out.enrolments.append(
-                REnrolment(e.program_id, tier, e.points, tier_expiry, points_expires, e.field)
-            )
