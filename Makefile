@@ -27,10 +27,11 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-docs: $(STAMP)  ## regenerate docs/errors.md, docs/org-config.md and the settings reference of docs/operations.md
+docs: $(STAMP)  ## regenerate docs/errors.md, docs/org-config.md, and the generated tables of docs/operations.md and docs/observability.md
 	$(BIN)/patron docs errors > docs/errors.md
 	$(BIN)/patron org docs > docs/org-config.md
 	$(BIN)/patron docs settings --update docs/operations.md
+	$(BIN)/patron docs metrics --update docs/observability.md
 
 BENCH_CUSTOMERS ?= 1000000
 

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from patron.observability.metrics import DOC_BEGIN as START
+from patron.observability.metrics import DOC_END as END
 from patron.observability.metrics import metrics_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
-START = "<!-- metrics: generated from patron.observability.metrics, do not edit -->\n"
-END = "<!-- end of metrics -->"
 
 
 def test_the_metric_table_matches_the_definitions() -> None:
     text = DOC.read_text()
     table = text[text.index(START) + len(START) : text.index(END)]
-    assert table == metrics_markdown(), (
-        "docs/observability.md is out of date: paste the output of "
-        "patron.observability.metrics.metrics_markdown() between its markers"
-    )
+    assert table == metrics_markdown(), "docs/observability.md is out of date: run `make docs`"
 
 
 def test_every_setting_the_page_names_exists() -> None:

@@ -31,3 +31,19 @@ def settings_doc(
         typer.echo(settings_markdown())
         return
     update.write_text(replace_reference(update.read_text()))
+
+
+@app.command("metrics")
+def metrics_doc(
+    update: Annotated[
+        Path | None,
+        typer.Option("--update", help="Rewrite the metrics table of this file in place."),
+    ] = None,
+) -> None:
+    """The metrics table of docs/observability.md (every metric patron defines)."""
+    from patron.observability.metrics import metrics_markdown, replace_metrics_table
+
+    if update is None:
+        typer.echo(metrics_markdown(), nl=False)
+        return
+    update.write_text(replace_metrics_table(update.read_text()))

@@ -241,6 +241,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+DOC_BEGIN = "<!-- metrics: generated from patron.observability.metrics, do not edit -->\n"
+DOC_END = "<!-- end of metrics -->"
+
+
+def replace_metrics_table(document: str) -> str:
+    """`document` with the table between the markers replaced by the current one."""
+    start = document.index(DOC_BEGIN) + len(DOC_BEGIN)
+    return document[:start] + metrics_markdown() + document[document.index(DOC_END) :]
+
+
 def metrics_markdown() -> str:
     """The table of docs/observability.md listing every metric (a test keeps them equal)."""
     lines = [
