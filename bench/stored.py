@@ -35,6 +35,7 @@ from bench.dataset import (
     till_code,
     wechat_id,
 )
+from patron.db.tables import column_names
 
 CUSTOMER_TABLES: tuple[str, ...] = (
     "customers",
@@ -47,32 +48,7 @@ CUSTOMER_TABLES: tuple[str, ...] = (
 )
 """Every table a customer has rows in, in the order they are loaded (parents first)."""
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": (
-        "org_id", "id", "version", "loyalty_type", "extended_fields", "created_at", "modified_at",
-    ),
-    "profiles": (
-        "org_id", "customer_id", "source", "account_id", "first_name", "last_name", "fields",
-        "created_at", "created_by", "created_by_type", "modified_at", "modified_by",
-        "modified_by_type",
-    ),
-    "identifiers": ("org_id", "source", "account_id", "type", "value", "customer_id", "position"),
-    "comm_channels": (
-        "org_id", "customer_id", "source", "account_id", "type", "value", "is_primary",
-        "verified", "meta", "position",
-    ),
-    "enrolments": (
-        "org_id", "customer_id", "program_id", "tier_number", "tier_expiry_date", "enrolled_at",
-    ),
-    "points_ledger": (
-        "org_id", "customer_id", "version", "program_id", "points", "expires_at", "credited_at",
-        "request_id",
-    ),
-    "customer_history": (
-        "org_id", "customer_id", "version", "at", "request_id", "actor_code", "actor_type",
-        "changes",
-    ),
-}  # fmt: skip
+COLUMNS: dict[str, tuple[str, ...]] = {table: column_names(table) for table in CUSTOMER_TABLES}
 """The columns the loaders fill, per table; `bench.verify` checks they are all the table has."""
 
 VOLATILE_COLUMNS = frozenset(

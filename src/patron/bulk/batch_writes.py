@@ -14,6 +14,7 @@ from typing import Any
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.db.driver import Connection
+from patron.db.tables import column_names
 from patron.events.model import events_for
 from patron.orgs.model import OrgId
 
@@ -26,25 +27,19 @@ class Registration:
     request_id: str
 
 
-async def _customer_ids(conn: Connection, count: int) -> list[int]:
-    if conn.dialect == "postgresql":
-        rows = await conn.fetch(
-            "SELECT nextval('customer_id_seq') FROM generate_series(1, $1)", count
-        )
-        return [int(r[0]) for r in rows]
-    # SQLite: MAX(id) + 1 under the write lock this transaction holds, as for one registration.
-    top = int(await conn.fetchval("SELECT COALESCE(MAX(id), 0) FROM customers"))
-    return list(range(top + 1, top + 1 + count))
+_ID_SOURCES = {"customers": ("customer_id_seq", "id"), "outbox": ("outbox_id_seq", "rowid")}
+"""Per table: the PostgreSQL sequence, and the SQLite column whose MAX + 1 a single write uses
+(customers: MAX(id) + 1; outbox ids follow the rowids SQLite gives the rows)."""
 
 
-async def _outbox_ids(conn: Connection, count: int) -> list[int]:
+async def _ids(conn: Connection, table: str, count: int) -> list[int]:
+    """`count` new ids for `table`, allocated the way one API write allocates them."""
+    sequence, column = _ID_SOURCES[table]
     if conn.dialect == "postgresql":
-        rows = await conn.fetch(
-            "SELECT nextval('outbox_id_seq') FROM generate_series(1, $1)", count
-        )
+        rows = await conn.fetch(f"SELECT nextval('{sequence}') FROM generate_series(1, $1)", count)
         return [int(r[0]) for r in rows]
-    # Ids follow the rowids SQLite gives the rows, as for the events of one write.
-    top = int(await conn.fetchval("SELECT COALESCE(MAX(rowid), 0) FROM outbox"))
+    # Under the write lock this transaction holds, nobody else takes ids meanwhile.
+    top = int(await conn.fetchval(f"SELECT COALESCE(MAX({column}), 0) FROM {table}"))
     return list(range(top + 1, top + 1 + count))
 
 
@@ -54,7 +49,7 @@ async def store(
     """Store every registration and its events; returns the new customer ids, in order."""
     if not items:
         return []
-    ids = await _customer_ids(conn, len(items))
+    ids = await _ids(conn, "customers", len(items))
     rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
     events = []
     attribution = (now, actor.code, actor.type, now, actor.code, actor.type)
@@ -122,7 +117,7 @@ async def store(
             registered=True,
             changes=changes,
         )
-    outbox_ids = await _outbox_ids(conn, len(events))
+    outbox_ids = await _ids(conn, "outbox", len(events))
     rows["outbox"] = [
         (org_id, oid, e.event_id, e.subject, e.payload, now)
         for oid, e in zip(outbox_ids, events, strict=True)
@@ -134,30 +129,17 @@ async def store(
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": (
-        "org_id", "id", "version", "loyalty_type", "extended_fields", "created_at", "modified_at",
-    ),
-    "profiles": (
-        "org_id", "customer_id", "source", "account_id", "first_name", "last_name", "fields",
-        "created_at", "created_by", "created_by_type", "modified_at", "modified_by",
-        "modified_by_type",
-    ),
-    "identifiers": ("org_id", "source", "account_id", "type", "value", "customer_id", "position"),
-    "comm_channels": (
-        "org_id", "customer_id", "source", "account_id", "type", "value", "is_primary",
-        "verified", "meta", "position",
-    ),
-    "enrolments": (
-        "org_id", "customer_id", "program_id", "tier_number", "tier_expiry_date", "enrolled_at",
-    ),
-    "points_ledger": (
-        "org_id", "customer_id", "version", "program_id", "points", "expires_at", "credited_at",
-        "request_id",
-    ),
-    "customer_history": (
-        "org_id", "customer_id", "version", "at", "request_id", "actor_code", "actor_type",
-        "changes",
-    ),
-    "outbox": ("org_id", "id", "event_id", "subject", "payload", "created_at"),
-}  # fmt: skip
-"""Tables in the order their foreign keys need, with the columns each COPY fills."""
+    table: column_names(table, without=frozenset({"published_at"}))
+    for table in (
+        "customers",
+        "profiles",
+        "identifiers",
+        "comm_channels",
+        "enrolments",
+        "points_ledger",
+        "customer_history",
+        "outbox",
+    )
+}
+"""Tables in the order their foreign keys need, with the columns each COPY fills (every column
+but the outbox's `published_at`, which stays NULL until the relay sets it)."""

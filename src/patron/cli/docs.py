@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,31 +20,28 @@ def errors_doc() -> None:
     typer.echo(catalogue_markdown(), nl=False)
 
 
-@app.command("settings")
-def settings_doc(
-    update: Annotated[
-        Path | None,
-        typer.Option("--update", help="Rewrite the reference block of this file in place."),
-    ] = None,
-) -> None:
-    """The configuration reference of docs/operations.md (every PATRON_* variable)."""
+UpdateOption = Annotated[
+    Path | None,
+    typer.Option("--update", help="Rewrite the generated block of this file in place."),
+]
+
+
+def _show_or_update(text: str, replace: Callable[[str], str], update: Path | None) -> None:
     if update is None:
-        typer.echo(settings_markdown())
+        typer.echo(text, nl=not text.endswith("\n"))
         return
-    update.write_text(replace_reference(update.read_text()))
+    update.write_text(replace(update.read_text()))
+
+
+@app.command("settings")
+def settings_doc(update: UpdateOption = None) -> None:
+    """The configuration reference of docs/operations.md (every PATRON_* variable)."""
+    _show_or_update(settings_markdown(), replace_reference, update)
 
 
 @app.command("metrics")
-def metrics_doc(
-    update: Annotated[
-        Path | None,
-        typer.Option("--update", help="Rewrite the metrics table of this file in place."),
-    ] = None,
-) -> None:
+def metrics_doc(update: UpdateOption = None) -> None:
     """The metrics table of docs/observability.md (every metric patron defines)."""
     from patron.observability.metrics import metrics_markdown, replace_metrics_table
 
-    if update is None:
-        typer.echo(metrics_markdown(), nl=False)
-        return
-    update.write_text(replace_metrics_table(update.read_text()))
+    _show_or_update(metrics_markdown(), replace_metrics_table, update)

@@ -333,3 +333,8 @@ import_runs = sa.Table(
     sa.PrimaryKeyConstraint("org_id", "import_id"),
     sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
 )
+
+
+def column_names(table: str, *, without: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The columns of `table` in schema order, the order positional COPY records follow."""
+    return tuple(c.name for c in metadata.tables[table].columns if c.name not in without)
