@@ -337,4 +337,5 @@ import_runs = sa.Table(
 
 def column_names(table: str, *, without: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """The columns of `table` in schema order, the order positional COPY records follow."""
-    return tuple(c.name for c in metadata.tables[table].columns if c.name not in without)
+    # Plain str: SQLAlchemy's quoted_name subclass is refused by orjson as a dict key.
+    return tuple(str(c.name) for c in metadata.tables[table].columns if c.name not in without)
