@@ -14,13 +14,12 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from patron import errors
-from patron.auth.principal import Principal
+from patron.api.caller import Caller, caller
 from patron.auth.throttle import address_key, throttle_for
 from patron.config import Settings
 from patron.db.driver import Database
 from patron.errors import ApiError
 from patron.orgs.cache import OrgConfigCache
-from patron.orgs.model import OrgConfig
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -39,31 +38,6 @@ async def get_org_cache(request: Request) -> OrgConfigCache:
     """The process's org configuration cache."""
     cache: OrgConfigCache = request.app.state.orgs
     return cache
-
-
-async def get_request_id(request: Request) -> str:
-    """The request's id, set by the middleware (the caller's X-Request-Id when sensible)."""
-    request_id: str = request.state.request_id
-    return request_id
-
-
-async def get_principal(request: Request) -> Principal:
-    """The till a Basic credential or an OAuth token proves; 401 otherwise."""
-    principal: Principal = await request.app.state.authenticator.authenticate(request)
-    # The request log line names the org and till (patron.api.middleware).
-    request.state.principal = principal
-    return principal
-
-
-async def get_org(
-    principal: Annotated[Principal, Depends(get_principal)],
-    cache: Annotated[OrgConfigCache, Depends(get_org_cache)],
-) -> OrgConfig:
-    """The configuration of the caller's org."""
-    config = await cache.get(principal.org_id)
-    if config is None:  # the org vanished between authentication and now
-        raise ApiError.one(errors.UNAUTHORIZED, "Invalid or missing credentials")
-    return config
 
 
 async def require_admin(request: Request) -> None:
@@ -91,7 +65,7 @@ async def require_admin(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DbDep = Annotated[Database, Depends(get_db)]
 OrgCacheDep = Annotated[OrgConfigCache, Depends(get_org_cache)]
-RequestIdDep = Annotated[str, Depends(get_request_id)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-OrgDep = Annotated[OrgConfig, Depends(get_org)]
+CallerDep = Annotated[Caller, Depends(caller)]
+"""The authenticated caller, for routes whose other parameters FastAPI validates: as a dependency
+it is solved before them, so a bad credential is answered 401 whatever the query holds."""
 AdminDep = Annotated[None, Depends(require_admin)]

@@ -1,7 +1,10 @@
 """HTTP routes of the customer API (SPEC section 5): parameters in, service call, JSON out.
 
 Write routes also read the `Idempotency-Key` and `If-Match` headers (SPEC rule 13); the service
-does the rest.
+does the rest. These routes are the hot path: each takes the `Request` and reads its caller
+(`patron.api.caller`) and its optional string query parameters (`patron.api.query`) by hand,
+declaring them for the OpenAPI document, instead of through FastAPI's per-request parameter and
+dependency machinery.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from starlette.types import Message
 
 from patron import errors
 from patron.api.body import MAX_BODY_BYTES, read_body
-from patron.api.deps import DbDep, OrgDep, PrincipalDep, RequestIdDep
+from patron.api.caller import Caller, caller
+from patron.api.deps import CallerDep
 from patron.api.openapi import ERROR_RESPONSES, ErrorBody, json_body
+from patron.api.query import QueryParam
 from patron.api.responses import JsonResponse
-from patron.auth.principal import Principal
 from patron.customers import idempotency, service
 from patron.customers.idempotency import IdempotencyKey, StoredResponse
-from patron.customers.lookup import parse_lookup, profile_selector
+from patron.customers.lookup import Lookup, parse_lookup, profile_selector
 from patron.customers.render import customer_wire, etag, history_wire
 from patron.customers.resolve import Problems
 from patron.customers.schemas import (
@@ -34,7 +38,6 @@ from patron.customers.schemas import (
     WriteOut,
     to_request,
 )
-from patron.db.driver import Database
 from patron.errors import ApiError, Problem
 from patron.orgs.model import OrgConfig
 
@@ -68,29 +71,44 @@ _PRECONDITION_FAILED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _write_extra(model: type[BaseModel], *, conditional: bool) -> dict[str, Any]:
-    """`openapi_extra` of a write route: its JSON body and the headers it reads."""
+SOURCE = QueryParam("source", "A source of the org, case-insensitive.")
+ACCOUNT_ID = QueryParam("accountId", "Required when the source has accounts.")
+IDENTIFIER_NAME = QueryParam("identifierName", "An identifier type, e.g. mobile.")
+IDENTIFIER_VALUE = QueryParam("identifierValue", "Normalised like stored values.")
+DRY_RUN = QueryParam("dryRun", "true: validate and plan, store nothing.")
+USE_ASYNC = QueryParam("use_async", "Accepted; the answer is the same.")
+LOOKUP = (SOURCE, ACCOUNT_ID, IDENTIFIER_NAME, IDENTIFIER_VALUE)
+WRITE_FLAGS = (DRY_RUN, USE_ASYNC)
+
+
+def _params(*params: QueryParam) -> dict[str, Any]:
+    """`openapi_extra` of a read route: the query parameters it reads by hand."""
+    return {"parameters": [p.openapi() for p in params]}
+
+
+def _write_extra(model: type[BaseModel], *params: QueryParam, conditional: bool) -> dict[str, Any]:
+    """`openapi_extra` of a write route: its query parameters, JSON body and the headers it reads."""
     extra = json_body(model)
-    extra["parameters"] = [_IDEMPOTENCY_KEY_PARAM, *([_IF_MATCH_PARAM] if conditional else [])]
+    extra["parameters"] = [
+        *(p.openapi() for p in params),
+        _IDEMPOTENCY_KEY_PARAM,
+        *([_IF_MATCH_PARAM] if conditional else []),
+    ]
     return extra
 
 
-Source = Annotated[str | None, Query(description="A source of the org, case-insensitive.")]
-AccountId = Annotated[
-    str | None, Query(alias="accountId", description="Required when the source has accounts.")
-]
-IdName = Annotated[
-    str | None, Query(alias="identifierName", description="An identifier type, e.g. mobile.")
-]
-IdValue = Annotated[
-    str | None, Query(alias="identifierValue", description="Normalised like stored values.")
-]
-DryRun = Annotated[
-    str | None, Query(alias="dryRun", description="true: validate and plan, store nothing.")
-]
-UseAsync = Annotated[
-    str | None, Query(alias="use_async", description="Accepted; the answer is the same.")
-]
+def _dry_run(request: Request, problems: list[Problem]) -> bool:
+    """The request's dryRun flag (use_async is checked, then ignored); a bad one joins `problems`.
+
+    The first malformed flag is reported and the request is not a dry run.
+    """
+    try:
+        dry_run = _flag(DRY_RUN.read(request), DRY_RUN.name)
+        _flag(USE_ASYNC.read(request), USE_ASYNC.name)
+    except ApiError as exc:
+        problems += exc.errors
+        return False
+    return dry_run
 
 
 def _flag(value: str | None, name: str) -> bool:
@@ -193,24 +211,13 @@ def _details(found: service.Found, config: OrgConfig) -> Response:
 @router.post(
     "/v2/customers",
     responses={200: {"model": WriteOut}},
-    openapi_extra=_write_extra(CustomerRegisterIn, conditional=False),
+    openapi_extra=_write_extra(CustomerRegisterIn, *WRITE_FLAGS, conditional=False),
 )
-async def register_customer(
-    request: Request,
-    db: DbDep,
-    principal: PrincipalDep,
-    config: OrgDep,
-    request_id: RequestIdDep,
-    dry_run: DryRun = None,
-    use_async: UseAsync = None,
-) -> Response:
+async def register_customer(request: Request) -> Response:
     """Register a customer: one or more profiles, extended fields, loyalty type, enrolments."""
+    who = await caller(request)
     problems: list[Problem] = []
-    flags: tuple[bool, bool] = (False, False)
-    try:
-        flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
-    except ApiError as exc:
-        problems += exc.errors
+    dry_run = _dry_run(request, problems)
     key = _idempotency_key(request, problems)
     try:
         body, retry = await _read(request, CustomerRegisterIn, key)
@@ -219,151 +226,118 @@ async def register_customer(
     if problems:
         raise ApiError(problems)
     result = await service.register(
-        db,
-        config,
-        principal,
+        who.db,
+        who.config,
+        who.principal,
         to_request(body),
-        request_id=request_id,
-        dry_run=flags[0],
+        request_id=who.request_id,
+        dry_run=dry_run,
         retry=retry,
     )
     _count_applied(request, result, "registration")
     return _write_response(result)
 
 
-@router.get("/v2/customers/lookup", responses={200: {"model": LookupOut}})
-async def lookup_customer(
-    db: DbDep,
-    config: OrgDep,
-    source: Source = None,
-    account_id: AccountId = None,
-    identifier_name: IdName = None,
-    identifier_value: IdValue = None,
-) -> Response:
+def _lookup(request: Request, config: OrgConfig, *, allow_all: bool) -> Lookup:
+    """The lookup the request's query names (ApiError when it names none properly)."""
+    source, account, name, value = (p.read(request) for p in LOOKUP)
+    return parse_lookup(config, source, account, name, value, allow_all=allow_all)
+
+
+@router.get(
+    "/v2/customers/lookup", responses={200: {"model": LookupOut}}, openapi_extra=_params(*LOOKUP)
+)
+async def lookup_customer(request: Request) -> Response:
     """Find a customer's id by one of their identifiers (`source=ALL` searches every source)."""
-    lookup = parse_lookup(
-        config, source, account_id, identifier_name, identifier_value, allow_all=True
-    )
-    customer_id, warnings = await service.lookup_id(db, config, lookup)
+    who = await caller(request)
+    lookup = _lookup(request, who.config, allow_all=True)
+    customer_id, warnings = await service.lookup_id(who.db, who.config, lookup)
     return JsonResponse({"entity": customer_id, "warnings": [w.to_wire() for w in warnings]})
 
 
-@router.get("/v2/customers/lookup/customerDetails", responses={200: {"model": CustomerOut}})
-async def customer_details_by_lookup(
-    db: DbDep,
-    config: OrgDep,
-    source: Source = None,
-    account_id: AccountId = None,
-    identifier_name: IdName = None,
-    identifier_value: IdValue = None,
-) -> Response:
+@router.get(
+    "/v2/customers/lookup/customerDetails",
+    responses={200: {"model": CustomerOut}},
+    openapi_extra=_params(*LOOKUP),
+)
+async def customer_details_by_lookup(request: Request) -> Response:
     """A customer's full details, found by identifier, with the profile of that source/account."""
-    lookup = parse_lookup(
-        config, source, account_id, identifier_name, identifier_value, allow_all=True
-    )
-    return _details(await service.details_by_lookup(db, config, lookup), config)
+    who = await caller(request)
+    lookup = _lookup(request, who.config, allow_all=True)
+    return _details(await service.details_by_lookup(who.db, who.config, lookup), who.config)
 
 
 @router.put(
     "/v2/customers/lookup",
     responses={200: {"model": WriteOut}, **_PRECONDITION_FAILED},
-    openapi_extra=_write_extra(CustomerUpdateIn, conditional=True),
+    openapi_extra=_write_extra(CustomerUpdateIn, *LOOKUP, *WRITE_FLAGS, conditional=True),
 )
-async def update_customer_by_lookup(
-    request: Request,
-    db: DbDep,
-    principal: PrincipalDep,
-    config: OrgDep,
-    request_id: RequestIdDep,
-    source: Source = None,
-    account_id: AccountId = None,
-    identifier_name: IdName = None,
-    identifier_value: IdValue = None,
-    dry_run: DryRun = None,
-    use_async: UseAsync = None,
-) -> Response:
+async def update_customer_by_lookup(request: Request) -> Response:
     """Update Customer Details by lookup: change a customer found by identifier, atomically."""
-    problems: list[Any] = []
-    flags: tuple[bool, bool] = (False, False)
+    who = await caller(request)
+    problems: list[Problem] = []
+    dry_run = _dry_run(request, problems)
+    target = None
     try:
-        flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
+        lookup = _lookup(request, who.config, allow_all=False)
     except ApiError as exc:
         problems += exc.errors
-    lookup = None
-    try:
-        lookup = parse_lookup(
-            config, source, account_id, identifier_name, identifier_value, allow_all=False
-        )
-    except ApiError as exc:
-        problems += exc.errors
-    if lookup is None or lookup.key is None:
-        lookup_target = None
     else:
-        lookup_target = service.Target(default_key=lookup.key, lookup=lookup)
-    return await _update(
-        request, db, config, principal, request_id, lookup_target, problems, dry_run=flags[0]
-    )
+        if lookup.key is not None:
+            target = service.Target(default_key=lookup.key, lookup=lookup)
+    return await _update(request, who, target, problems, dry_run=dry_run)
 
 
-@router.get("/v2/customers/{customer_id}", responses={200: {"model": CustomerOut}})
-async def customer_details(
-    customer_id: str,
-    db: DbDep,
-    config: OrgDep,
-    source: Source = None,
-    account_id: AccountId = None,
-) -> Response:
+@router.get(
+    "/v2/customers/{customer_id}",
+    responses={200: {"model": CustomerOut}},
+    openapi_extra=_params(SOURCE, ACCOUNT_ID),
+)
+async def customer_details(customer_id: str, request: Request) -> Response:
     """A customer's full details by id: one source's profile, or every profile with `source=ALL`."""
+    who = await caller(request)
     cid = _customer_id(customer_id)
+    source = SOURCE.read(request)
     problems = Problems()
     key = None
     if source is not None:
-        key = profile_selector(config, source, account_id, allow_all=True, problems=problems)
+        key = profile_selector(
+            who.config, source, ACCOUNT_ID.read(request), allow_all=True, problems=problems
+        )
         if problems.errors:
             raise ApiError(problems.errors)
-    return _details(await service.details_by_id(db, config, cid, key), config)
+    return _details(await service.details_by_id(who.db, who.config, cid, key), who.config)
 
 
 @router.put(
     "/v2/customers/{customer_id}",
     responses={200: {"model": WriteOut}, **_PRECONDITION_FAILED},
-    openapi_extra=_write_extra(CustomerUpdateIn, conditional=True),
+    openapi_extra=_write_extra(
+        CustomerUpdateIn, SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
+    ),
 )
-async def update_customer(
-    customer_id: str,
-    request: Request,
-    db: DbDep,
-    principal: PrincipalDep,
-    config: OrgDep,
-    request_id: RequestIdDep,
-    source: Source = None,
-    account_id: AccountId = None,
-    dry_run: DryRun = None,
-    use_async: UseAsync = None,
-) -> Response:
+async def update_customer(customer_id: str, request: Request) -> Response:
     """The same update as by lookup, the customer named by id; `source` names the default profile."""
+    who = await caller(request)
     cid = _customer_id(customer_id)
-    problems: list[Any] = []
-    flags: tuple[bool, bool] = (False, False)
-    try:
-        flags = _flag(dry_run, "dryRun"), _flag(use_async, "use_async")
-    except ApiError as exc:
-        problems += exc.errors
+    problems: list[Problem] = []
+    dry_run = _dry_run(request, problems)
     selected = Problems()
-    key = profile_selector(config, source, account_id, allow_all=False, problems=selected)
+    key = profile_selector(
+        who.config,
+        SOURCE.read(request),
+        ACCOUNT_ID.read(request),
+        allow_all=False,
+        problems=selected,
+    )
     problems += selected.errors
     target = None if key is None else service.Target(default_key=key, customer_id=cid)
-    return await _update(
-        request, db, config, principal, request_id, target, problems, dry_run=flags[0]
-    )
+    return await _update(request, who, target, problems, dry_run=dry_run)
 
 
 async def _update(
     request: Request,
-    db: Database,
-    config: OrgConfig,
-    principal: Principal,
-    request_id: str,
+    who: Caller,
     target: service.Target | None,
     problems: list[Problem],
     *,
@@ -379,12 +353,12 @@ async def _update(
     if problems or target is None:
         raise ApiError(problems)
     result = await service.update(
-        db,
-        config,
-        principal,
+        who.db,
+        who.config,
+        who.principal,
         target,
         to_request(body),
-        request_id=request_id,
+        request_id=who.request_id,
         dry_run=dry_run,
         retry=retry,
         if_match=if_match,
@@ -396,8 +370,7 @@ async def _update(
 @router.get("/v2/customers/{customer_id}/changes", responses={200: {"model": HistoryOut}})
 async def customer_changes(
     customer_id: str,
-    db: DbDep,
-    config: OrgDep,
+    who: CallerDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Entries per page.")] = 20,
     cursor: Annotated[str | None, Query(description="nextCursor of the previous page.")] = None,
 ) -> Response:
@@ -410,7 +383,9 @@ async def customer_changes(
                 errors.INVALID_QUERY, "cursor is not a cursor this API gave", "cursor"
             )
         before = int(cursor)
-    rows, next_cursor = await service.history(db, config, cid, limit=limit, before_version=before)
+    rows, next_cursor = await service.history(
+        who.db, who.config, cid, limit=limit, before_version=before
+    )
     return JsonResponse(
         {
             "data": history_wire(rows),
