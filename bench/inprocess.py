@@ -76,6 +76,13 @@ class _RecordingConnection:
             self._tx.statements.append(Statement("executemany", sql, row))
         await self._inner.executemany(sql, rows)
 
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> None:
+        rows = [tuple(r) for r in records]
+        self._tx.statements.append(Statement("copy_records", table, (columns, len(rows))))
+        await self._inner.copy_records(table, columns, rows)
+
 
 class RecordingDatabase:
     """Wraps patron's `Database`; while `recording` is a list, transactions are logged into it."""

@@ -20,6 +20,7 @@ RUNS: dict[str, str] = {
     "reference_update": "reference app, bare update transaction",
     "echo": "echo endpoint (FastAPI parses the body)",
     "pgbench_update": "pgbench, patron's own update statements",
+    "pgbench_reference": "pgbench, the reference app's update statements",
     "patron_details": "patron, GET .../customerDetails",
     "patron_update_small": "patron, PUT by lookup, 10k-customer database",
     "patron_update_sqlite": "patron on SQLite, PUT by lookup (1 worker)",
@@ -58,6 +59,7 @@ def ratios(med: dict[str, dict[str, float]]) -> dict[str, float | None]:
         "patron_over_reference_p99": _ratio(get("patron_update", "p99_ms"), get("reference_update", "p99_ms")),
         "patron_over_echo_rps": _ratio(get("patron_update", "rps"), get("echo", "rps")),
         "patron_over_pgbench_rps": _ratio(get("patron_update", "rps"), get("pgbench_update", "rps")),
+        "pgbench_patron_over_reference_rps": _ratio(get("pgbench_update", "rps"), get("pgbench_reference", "rps")),
         "p50_large_over_small": _ratio(get("patron_update", "p50_ms"), get("patron_update_small", "p50_ms")),
     }  # fmt: skip
 
@@ -177,6 +179,8 @@ def markdown(data: dict[str, Any]) -> str:
         f"| patron / reference, p99 | {_fmt(rat['patron_over_reference_p99'], 3)} |",
         f"| patron / echo, requests/s | {_fmt(rat['patron_over_echo_rps'], 3)} |",
         f"| patron / pgbench, requests/s | {_fmt(rat['patron_over_pgbench_rps'], 3)} |",
+        "| pgbench: patron's statements / the reference's, transactions/s |"
+        f" {_fmt(rat.get('pgbench_patron_over_reference_rps'), 3)} |",
         f"| p50 at {cfg['customers']:,} / p50 at {cfg['small_customers']:,} customers |"
         f" {_fmt(rat['p50_large_over_small'], 3)} |",
         "",

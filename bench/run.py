@@ -6,7 +6,7 @@
 3. For each round: start patron (2 workers) on each database, the reference app (2 workers),
    and patron on SQLite (1 worker); warm each up; run wrk against each in turn (the update by
    lookup at 64 and at 4 connections, the details read, the reference update, the echo); stop
-   them; run pgbench on patron's statements.
+   them; run pgbench on patron's statements, then on the reference app's.
 4. Write the medians, ratios and targets to bench/results/<UTC date>.json and docs/performance.md.
 
 Sizes and durations come from the environment (see `--help` and docs/performance.md); a run
@@ -234,7 +234,7 @@ class Runner:
         values = [m[key] for m in self.memory if m["server"] == server and m[key] is not None]
         return max(values, default=None)
 
-    def round(self, round_no: int, script: pgbench.Script) -> None:
+    def round(self, round_no: int, script: pgbench.Script, reference_sql: pgbench.Script) -> None:
         """One round: every HTTP run, then pgbench."""
         cfg = self.cfg
         patron = patron_server("patron", self.main_url, cfg.port, cfg.workers)
@@ -300,6 +300,11 @@ class Runner:
             seconds=cfg.seconds, tag=f"round-{round_no}",
         )  # fmt: skip
         self._record("pgbench_update", round_no, pg, rps=pg.tps, connections=pg.clients)
+        pg = pgbench.run_pgbench(
+            self.main_url, reference_sql, clients=cfg.connections, threads=cfg.threads,
+            seconds=cfg.seconds, tag=f"reference-{round_no}",
+        )  # fmt: skip
+        self._record("pgbench_reference", round_no, pg, rps=pg.tps, connections=pg.clients)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -329,8 +334,9 @@ def bench(cfg: Config) -> dict[str, Any]:
     capture = asyncio.run(pgbench.capture(runner.main_url, cfg.customers))
     script = pgbench.script(capture, cfg.customers)
     log(f"  {capture.round_trips(capture.update)} round trips per update: {script.files[0]}")
+    reference_sql = pgbench.reference_script(cfg.customers)
     for round_no in range(1, cfg.rounds + 1):
-        runner.round(round_no, script)
+        runner.round(round_no, script, reference_sql)
     # After the rounds, so the import's CPU does not disturb them; a database of its own.
     imported = importing.bench_import(cfg.admin_url, cfg.import_customers).as_dict()
     med = report.medians(runner.runs)
@@ -350,6 +356,8 @@ def bench(cfg: Config) -> dict[str, Any]:
         "statements": capture.summary(),
         "pgbench_script": script.text,
         "pgbench_defines": script.defines,
+        "pgbench_reference_script": reference_sql.text,
+        "pgbench_reference_defines": reference_sql.defines,
         "runs": runner.runs,
         "medians": med,
         "ratios": rat,
