@@ -207,6 +207,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"Round trips to the database per update: {data['statements']['update_round_trips']}"
         f" (per details read: {data['statements']['details_round_trips']}), counting BEGIN and"
         " COMMIT (patron skips asyncpg's session reset when a connection goes back to the pool).",
+        _cpu_line(data.get("cpu_per_update_ms")),
         "",
         "| load | rows | seconds | rows/s |",
         "| --- | ---: | ---: | ---: |",
@@ -230,6 +231,16 @@ def markdown(data: dict[str, Any]) -> str:
         f"Raw figures of every run: `{data['results_file']}`.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_line(cpu: dict[str, float] | None) -> str:
+    if not cpu:
+        return ""
+    return (
+        f"Python CPU per update, each app driven in process one request at a time"
+        f" (`python -m bench.cpu`): patron {_fmt(cpu['patron'], 3)} ms, reference app"
+        f" {_fmt(cpu['reference'], 3)} ms ({_fmt(cpu['patron_over_reference'], 2)}x)."
+    )
 
 
 def results_path(started: datetime, publish: bool) -> Path:

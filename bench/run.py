@@ -7,7 +7,9 @@
    and patron on SQLite (1 worker); warm each up; run wrk against each in turn (the update by
    lookup at 64 and at 4 connections, the details read, the reference update, the echo); stop
    them; run pgbench on patron's statements, then on the reference app's.
-4. Write the medians, ratios and targets to bench/results/<UTC date>.json and docs/performance.md.
+4. Measure the Python CPU of one update of patron and of the reference app in process
+   (`bench.cpu`), then the bulk import (`bench.importing`).
+5. Write the medians, ratios and targets to bench/results/<UTC date>.json and docs/performance.md.
 
 Sizes and durations come from the environment (see `--help` and docs/performance.md); a run
 smaller than the full size is written to bench/results/tmp/ and leaves the docs alone unless
@@ -32,7 +34,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import importing, pgbench, report, verify
+from bench import cpu, importing, pgbench, report, verify
 from bench.common import ROOT, TMP, BenchError, env_float, env_int, log
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url
 from bench.load_pg import load as load_pg
@@ -337,6 +339,8 @@ def bench(cfg: Config) -> dict[str, Any]:
     reference_sql = pgbench.reference_script(cfg.customers)
     for round_no in range(1, cfg.rounds + 1):
         runner.round(round_no, script, reference_sql)
+    log("Python CPU per update, in process (bench.cpu)")
+    cpu_ms = cpu.measure(runner.main_url, cfg.customers, requests=2000, rounds=3)
     # After the rounds, so the import's CPU does not disturb them; a database of its own.
     imported = importing.bench_import(cfg.admin_url, cfg.import_customers).as_dict()
     med = report.medians(runner.runs)
@@ -354,6 +358,7 @@ def bench(cfg: Config) -> dict[str, Any]:
         "import": imported,
         "verification": verification,
         "statements": capture.summary(),
+        "cpu_per_update_ms": cpu_ms,
         "pgbench_script": script.text,
         "pgbench_defines": script.defines,
         "pgbench_reference_script": reference_sql.text,
