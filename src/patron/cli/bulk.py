@@ -17,9 +17,10 @@ import typer
 from patron.bulk import exporter, importer
 from patron.bulk.formats import FORMATS, FileProblem, Format, guess_format
 from patron.bulk.progress import reporter
+from patron.cli.database_url import unusable
 from patron.cli.serve import DatabaseUrl
 from patron.config import Settings
-from patron.db.driver import Database, DatabaseUnavailable, create_database, parse_database_url
+from patron.db.driver import Database, DatabaseUnavailable, create_database
 from patron.errors import ApiError
 from patron.orgs import repository as orgs
 from patron.orgs.model import OrgConfig
@@ -44,12 +45,9 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 def _database(database_url: str | None) -> Database:
     url = database_url or Settings().database_url
-    try:
-        parsed = parse_database_url(url)
-    except ValueError as exc:
-        raise _fail(f"--database-url: {exc}") from None
-    if parsed.dialect == "sqlite" and not Path(parsed.sqlite_path).exists():
-        raise _fail(f"no database at {parsed.sqlite_path}: run `patron migrate` first")
+    problem = unusable(url)
+    if problem is not None:
+        raise _fail(problem)
     return create_database(
         url, pool_size=2, statement_timeout_ms=_STATEMENT_TIMEOUT_MS, timeout_s=_TIMEOUT_S
     )

@@ -17,9 +17,10 @@ import typer
 import yaml
 
 from patron import errors
+from patron.cli.database_url import unusable
 from patron.cli.serve import DatabaseUrl
 from patron.config import Settings
-from patron.db.driver import DatabaseUnavailable, create_database, parse_database_url
+from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem
 from patron.orgs import service, validation
 from patron.orgs.schema import OrgDocument, document_markdown
@@ -132,13 +133,9 @@ def _prepare(
         doc = validation.load_document(code, document)
     except ApiError as exc:
         raise _refusal(path, exc) from None
-    try:
-        url = parse_database_url(database_url)
-    except ValueError as exc:
-        raise _Refused(f"--database-url: {exc}") from None
-    # Opening a missing SQLite file would create an empty database; say what to do instead.
-    if url.dialect == "sqlite" and not Path(url.sqlite_path).exists():
-        raise _Refused(f"no database at {url.sqlite_path}: run `patron migrate` first")
+    problem = unusable(database_url)
+    if problem is not None:
+        raise _Refused(problem)
     return code, data, doc
 
 
