@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import nats
 import orjson
@@ -71,3 +74,31 @@ def test_relay_refuses_a_bad_database_url() -> None:
     result = runner.invoke(app, ["relay", "--once", "--database-url", "mysql://x"])
     assert result.exit_code == 2
     assert "PATRON_DATABASE_URL" in result.output
+
+
+def test_the_relay_command_logs_json_lines(client: TestClient, database_url: str) -> None:
+    # A process of its own: in-process, the test runner's logging configuration stays in place.
+    org = new_org(client)
+    register(client, auth=org.auth)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "patron"),
+            "relay",
+            "--once",
+            "--database-url",
+            database_url,
+            "--nats-url",
+            f"nats://127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = [orjson.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert lines, done.stderr
+    assert {line["logger"] for line in lines} <= {"patron.relay", "patron.events.relay"}
+    assert all({"ts", "level", "pid", "message"} <= line.keys() for line in lines)
+    assert any(line["message"] == "1 events pending" for line in lines)
+    assert any(line["level"] == "error" for line in lines)

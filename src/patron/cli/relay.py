@@ -21,6 +21,7 @@ from patron.cli.serve import DatabaseUrl
 from patron.config import Settings
 from patron.db.driver import DatabaseUnavailable, create_database, parse_database_url
 from patron.events.relay import Relay, RelayFailed, RelayOptions, pending_count
+from patron.observability.logs import configure_logging
 
 log = logging.getLogger("patron.relay")
 
@@ -132,7 +133,7 @@ def relay(
         typer.echo(f"PATRON_DATABASE_URL: {exc}", err=True)
         raise typer.Exit(2) from None
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        # The same JSON lines as the API's workers, so one parser reads both. (Skipped when the
+        # host configured logging already, as a test runner does.)
+        configure_logging()
     raise typer.Exit(asyncio.run(_main(settings, once)))
