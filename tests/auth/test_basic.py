@@ -8,6 +8,7 @@ import base64
 import pytest
 from starlette.testclient import TestClient
 
+from patron import errors
 from patron.api.responses import error_response
 from patron.auth.principal import Principal
 from patron.auth.service import DENIED_MESSAGE, Grant, VerifiedCache, parse_basic
@@ -212,3 +213,17 @@ def test_verified_cache_is_a_bounded_lru() -> None:
     assert cache.get(b"c") == grant
     cache.discard(b"a")
     assert cache.get(b"a") is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/customers/1/changes?limit=0",  # a query FastAPI validates (limit 1-100)
+        "/v2/customers/lookup?source=NOPE&identifierName=x&identifierValue=y",
+        "/v2/customers/1?source=NOPE",
+    ],
+)
+def test_a_missing_credential_is_answered_before_a_bad_query(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 401
+    assert [e["code"] for e in response.json()["errors"]] == [errors.UNAUTHORIZED.code]
