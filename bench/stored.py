@@ -35,17 +35,9 @@ from bench.dataset import (
     till_code,
     wechat_id,
 )
-from patron.db.tables import column_names
+from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
 
-CUSTOMER_TABLES: tuple[str, ...] = (
-    "customers",
-    "profiles",
-    "identifiers",
-    "comm_channels",
-    "enrolments",
-    "points_ledger",
-    "customer_history",
-)
+CUSTOMER_TABLES = CUSTOMER_ROW_TABLES
 """Every table a customer has rows in, in the order they are loaded (parents first)."""
 
 COLUMNS: dict[str, tuple[str, ...]] = {table: column_names(table) for table in CUSTOMER_TABLES}

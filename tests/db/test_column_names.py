@@ -2,7 +2,7 @@
 
 import orjson
 
-from patron.db.tables import column_names, metadata
+from patron.db.tables import CUSTOMER_ROW_TABLES, column_names, metadata
 
 
 def test_columns_follow_the_schema_order_and_leave_out_what_is_asked() -> None:
@@ -18,3 +18,18 @@ def test_names_are_plain_strings_usable_as_json_keys() -> None:
     assert all(type(n) is str for n in names)
     # Rows keyed by column name are compared as JSON by the bench's verifier.
     assert orjson.loads(orjson.dumps(dict.fromkeys(names, 1))) == dict.fromkeys(names, 1)
+
+
+def test_customer_tables_come_parents_first_and_are_all_that_hold_customer_rows() -> None:
+    position = {t: i for i, t in enumerate(CUSTOMER_ROW_TABLES)}
+    for name in CUSTOMER_ROW_TABLES:
+        for fk in metadata.tables[name].foreign_keys:
+            parent = fk.column.table.name
+            if parent in position:
+                assert position[parent] < position[name], (parent, name)
+    holding = {
+        t.name
+        for t in metadata.tables.values()
+        if "customer_id" in t.columns or t.name == "customers"
+    }
+    assert holding - {"outbox", "idempotency_keys"} == set(CUSTOMER_ROW_TABLES)

@@ -52,20 +52,22 @@ def test_a_subscriber_sees_events_the_relay_publishes(
     assert msg.headers is not None and msg.headers["Nats-Msg-Id"] == body["eventId"]
 
 
+def _once_with_nats_down(database_url: str) -> list[str]:
+    """`patron relay --once` arguments against a port where no NATS listens."""
+    return [
+        "relay",
+        "--once",
+        "--database-url",
+        database_url,
+        "--nats-url",
+        f"nats://127.0.0.1:{free_port()}",
+    ]
+
+
 def test_relay_once_exits_1_when_nats_is_down(client: TestClient, database_url: str) -> None:
     org = new_org(client)
     register(client, auth=org.auth)
-    result = runner.invoke(
-        app,
-        [
-            "relay",
-            "--once",
-            "--database-url",
-            database_url,
-            "--nats-url",
-            f"nats://127.0.0.1:{free_port()}",
-        ],
-    )
+    result = runner.invoke(app, _once_with_nats_down(database_url))
     assert result.exit_code == 1
     assert pending(client) == 1
 
@@ -81,15 +83,7 @@ def test_the_relay_command_logs_json_lines(client: TestClient, database_url: str
     org = new_org(client)
     register(client, auth=org.auth)
     done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "patron"),
-            "relay",
-            "--once",
-            "--database-url",
-            database_url,
-            "--nats-url",
-            f"nats://127.0.0.1:{free_port()}",
-        ],
+        [str(Path(sys.executable).parent / "patron"), *_once_with_nats_down(database_url)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -14,7 +14,7 @@ from typing import Any
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.db.driver import Connection
-from patron.db.tables import column_names
+from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
 from patron.events.model import events_for
 from patron.orgs.model import OrgId
 
@@ -130,16 +130,7 @@ async def store(
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     table: column_names(table, without=frozenset({"published_at"}))
-    for table in (
-        "customers",
-        "profiles",
-        "identifiers",
-        "comm_channels",
-        "enrolments",
-        "points_ledger",
-        "customer_history",
-        "outbox",
-    )
+    for table in (*CUSTOMER_ROW_TABLES, "outbox")
 }
 """Tables in the order their foreign keys need, with the columns each COPY fills (every column
 but the outbox's `published_at`, which stays NULL until the relay sets it)."""

@@ -335,6 +335,18 @@ import_runs = sa.Table(
 )
 
 
+CUSTOMER_ROW_TABLES: tuple[str, ...] = (
+    "customers",
+    "profiles",
+    "identifiers",
+    "comm_channels",
+    "enrolments",
+    "points_ledger",
+    "customer_history",
+)
+"""The tables a customer's own rows live in, parents before children (the order COPY needs)."""
+
+
 def column_names(table: str, *, without: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """The columns of `table` in schema order, the order positional COPY records follow."""
     # Plain str: SQLAlchemy's quoted_name subclass is refused by orjson as a dict key.
