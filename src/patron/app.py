@@ -14,8 +14,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from patron import __version__, errors
-from patron.api.body import translate
-from patron.api.middleware import ObservabilityMiddleware
 from patron.api.openapi import install_openapi
 from patron.api.responses import error_response
 from patron.auth.router import throttled_handler
@@ -27,7 +25,9 @@ from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem
 from patron.observability.logs import configure_logging
 from patron.observability.metrics import Metrics, record_pool_periodically
+from patron.observability.middleware import ObservabilityMiddleware
 from patron.orgs.cache import OrgConfigCache
+from patron.wire import translate
 
 log = logging.getLogger("patron")
 
@@ -100,6 +100,7 @@ def create_app_from_env() -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from patron.auth.deps import ADMIN
     from patron.auth.router import router as auth_router
     from patron.customers.router import router as customers_router
     from patron.observability.routes import router as operations_router
@@ -108,7 +109,7 @@ def _include_routers(app: FastAPI) -> None:
     # Routers are matched in order, route by route: the customer API, the hot path, goes first.
     app.include_router(customers_router)
     app.include_router(auth_router)
-    app.include_router(orgs_router)
+    app.include_router(orgs_router, dependencies=[ADMIN])
     app.include_router(operations_router)
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from patron.customers.events import events_for
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.db.driver import Connection
 from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
-from patron.events.model import events_for
 from patron.orgs.model import OrgId
 
 

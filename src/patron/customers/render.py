@@ -8,7 +8,6 @@ from typing import Any
 
 from patron.customers.model import Actor, Customer, Profile
 from patron.customers.planner import channel_wire
-from patron.db.driver import Row
 from patron.errors import Problem
 from patron.orgs.model import OrgConfig
 
@@ -70,8 +69,8 @@ def customer_wire(
     }
 
 
-def history_wire(rows: list[Row]) -> list[dict[str, Any]]:
-    """History rows as `{"at", "requestId", "by", "changes"}` entries."""
+def history_wire(rows: list[Any]) -> list[dict[str, Any]]:
+    """History rows (indexable by column name) as `{"at", "requestId", "by", "changes"}` entries."""
     out = []
     for r in rows:
         at = r["at"]

@@ -2,7 +2,7 @@
 
 Write routes also read the `Idempotency-Key` and `If-Match` headers (SPEC rule 13); the service
 does the rest. These routes are the hot path: each takes the `Request` and reads its caller
-(`patron.api.caller`) and its optional string query parameters (`patron.api.query`) by hand,
+(`patron.auth.caller`) and its optional string query parameters (`patron.api.query`) by hand,
 declaring them for the OpenAPI document, instead of through FastAPI's per-request parameter and
 dependency machinery.
 """
@@ -19,11 +19,11 @@ from starlette.types import Message
 
 from patron import errors
 from patron.api.body import MAX_BODY_BYTES, read_body
-from patron.api.caller import Caller, caller
-from patron.api.deps import CallerDep
 from patron.api.openapi import ERROR_RESPONSES, ErrorBody, json_body
 from patron.api.query import QueryParam
 from patron.api.responses import JsonResponse
+from patron.auth.caller import Caller, caller
+from patron.auth.deps import CallerDep
 from patron.customers import idempotency, service
 from patron.customers.idempotency import IdempotencyKey, StoredResponse
 from patron.customers.lookup import Lookup, parse_lookup, profile_selector

@@ -33,7 +33,7 @@ class Caller:
 async def authenticate(request: Request) -> Principal:
     """The till a Basic credential or an OAuth token proves; 401 otherwise."""
     principal: Principal = await request.app.state.authenticator.authenticate(request)
-    # The request log line names the org and till (patron.api.middleware).
+    # The request log line names the org and till (patron.observability.middleware).
     request.state.principal = principal
     return principal
 
