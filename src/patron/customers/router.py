@@ -38,6 +38,7 @@ from patron.customers.schemas import (
     WriteOut,
     to_request,
 )
+from patron.customers.store import Target
 from patron.errors import ApiError, Problem
 from patron.orgs.model import OrgConfig
 
@@ -284,7 +285,7 @@ async def update_customer_by_lookup(request: Request) -> Response:
         problems += exc.errors
     else:
         if lookup.key is not None:
-            target = service.Target(default_key=lookup.key, lookup=lookup)
+            target = Target(default_key=lookup.key, lookup=lookup)
     return await _update(request, who, target, problems, dry_run=dry_run)
 
 
@@ -331,14 +332,14 @@ async def update_customer(customer_id: str, request: Request) -> Response:
         problems=selected,
     )
     problems += selected.errors
-    target = None if key is None else service.Target(default_key=key, customer_id=cid)
+    target = None if key is None else Target(default_key=key, customer_id=cid)
     return await _update(request, who, target, problems, dry_run=dry_run)
 
 
 async def _update(
     request: Request,
     who: Caller,
-    target: service.Target | None,
+    target: Target | None,
     problems: list[Problem],
     *,
     dry_run: bool,

@@ -23,8 +23,9 @@ from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
 from patron.customers.requests import CustomerRequest
-from patron.customers.resolve import Problems, Resolved, resolve
-from patron.db.driver import Connection, Database, UniqueViolation
+from patron.customers.resolve import Problems, resolve
+from patron.customers.store import Target, identifier_pairs, not_found, update_one
+from patron.db.driver import Database, UniqueViolation
 from patron.errors import ApiError, Problem
 from patron.orgs.model import OrgConfig
 
@@ -111,14 +112,15 @@ class IfMatch:
         """Strong comparison of the customer's ETag `"<version>"` with the listed tags."""
         return self.any_version or str(version) in self.tags
 
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Which customer an update is for: by identifier lookup, or by id with a default profile."""
-
-    default_key: ProfileKey
-    lookup: Lookup | None = None
-    customer_id: int | None = None
+    def refusal(self, version: int) -> Problem | None:
+        """The 412 for a customer at `version` that does not match; None when it does."""
+        if self.matches(version):
+            return None
+        return Problem(
+            errors.PRECONDITION_FAILED,
+            f'If-Match does not match the customer\'s current ETag "{version}"',
+            "If-Match",
+        )
 
 
 @dataclass(slots=True)
@@ -134,10 +136,6 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.till_code, principal.actor_type)
 
 
-def _pairs(resolved: Resolved) -> list[tuple[str, str]]:
-    return sorted({(i.type, i.value) for p in resolved.profiles for i in p.identifiers})
-
-
 def identifier_taken(exc: UniqueViolation, problems: Problems) -> ApiError:
     """The answer to a unique-key violation on identifiers (409, 8008); re-raises any other."""
     # A concurrent request took an identifier between our check and our insert: the unique
@@ -150,19 +148,6 @@ def identifier_taken(exc: UniqueViolation, problems: Problems) -> ApiError:
     else:
         raise exc
     return ApiError([Problem(entry, message)], problems.warnings)
-
-
-async def not_found(conn: Connection, config: OrgConfig, lookup: Lookup) -> Problem:
-    """Why a lookup found nobody: 8015, or 8065 when another source holds the identifier."""
-    if lookup.key is not None and await repository.identifier_exists(
-        conn, config.org_id, lookup.id_type, lookup.value
-    ):
-        return Problem(
-            errors.FOUND_IN_OTHER_SOURCE,
-            f"no customer has {lookup.id_type} {lookup.value} in {profile_label(lookup.key)}, "
-            "but one has it in another source",
-        )
-    return Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
 
 
 async def register(
@@ -185,7 +170,7 @@ async def register(
                 replay = await idempotency.claim(conn, config.org_id, retry, now)
                 if replay is not None:
                     return replay
-            holders = await repository.holders(conn, config.org_id, _pairs(resolved))
+            holders = await repository.holders(conn, config.org_id, identifier_pairs(resolved))
             p = plan(None, resolved, problems, config, holders=holders, now=now, actor=actor)
             if p.errors:
                 raise ApiError(p.errors, p.warnings)
@@ -200,28 +185,6 @@ async def register(
     except UniqueViolation as exc:
         raise identifier_taken(exc, problems) from None
     return result
-
-
-async def _lock_and_load(
-    conn: Connection, config: OrgConfig, target: Target, now: datetime
-) -> Customer | Problem:
-    """Lock the target customer, then load it whole (SPEC rule 12)."""
-    if target.lookup is not None:
-        lk = target.lookup
-        assert lk.key is not None
-        customer = await repository.lock_and_load(
-            conn, config.org_id, now=now, key=lk.key, id_type=lk.id_type, value=lk.value
-        )
-        return customer if customer is not None else await not_found(conn, config, lk)
-    assert target.customer_id is not None
-    customer = await repository.lock_and_load(
-        conn, config.org_id, now=now, customer_id=target.customer_id
-    )
-    return (
-        customer
-        if customer is not None
-        else Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
-    )
 
 
 async def update(
@@ -250,27 +213,19 @@ async def update(
                 replay = await idempotency.claim(conn, config.org_id, retry, now)
                 if replay is not None:
                     return replay
-            customer = await _lock_and_load(conn, config, target, now)
-            if isinstance(customer, Problem):
-                raise ApiError([customer, *problems.errors], problems.warnings)
-            # Compared under the lock, so no writer can slip in between check and update. Errors
-            # of the request itself come along, and a 400 outranks the 412 (as it does a 404).
-            if if_match is not None and not if_match.matches(customer.version):
-                precondition = Problem(
-                    errors.PRECONDITION_FAILED,
-                    f'If-Match does not match the customer\'s current ETag "{customer.version}"',
-                    "If-Match",
-                )
-                raise ApiError([precondition, *problems.errors], problems.warnings)
-            holders = await repository.holders(conn, config.org_id, _pairs(resolved))
-            p = plan(customer, resolved, problems, config, holders=holders, now=now, actor=actor)
-            if p.errors:
-                raise ApiError(p.errors, p.warnings)
-            if p.changed and not dry_run:
-                # Rule 11: an update that changes nothing writes nothing, not even a date.
-                await writes.apply(
-                    conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=False
-                )
+            updated = await update_one(
+                conn,
+                config,
+                target,
+                resolved,
+                problems,
+                actor=actor,
+                now=now,
+                request_id=request_id,
+                dry_run=dry_run,
+                accepts=None if if_match is None else if_match.refusal,
+            )
+            customer, p = updated.customer, updated.plan
             result = WriteResult(
                 customer.id, p.customer.version if not dry_run else customer.version, p, dry_run
             )
