@@ -21,6 +21,11 @@ M = TypeVar("M", bound=BaseModel)
 
 async def read_body(request: Request, model: type[M]) -> M:
     """The request's JSON body as `model`, or ApiError (413, 415, 400) naming what is wrong."""
+    return parse_model(model, await read_raw(request))
+
+
+async def read_raw(request: Request) -> bytes:
+    """The request's raw JSON body, at most MAX_BODY_BYTES; ApiError (413, 415) otherwise."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise ApiError.one(errors.BODY_TOO_LARGE, "The body is larger than 64 KiB")
@@ -37,4 +42,4 @@ async def read_body(request: Request, model: type[M]) -> M:
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
             raise ApiError.one(errors.BODY_TOO_LARGE, "The body is larger than 64 KiB")
-    return parse_model(model, raw)
+    return raw

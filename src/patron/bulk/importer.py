@@ -35,10 +35,9 @@ from patron.bulk.progress import Reporter
 from patron.customers import repository, service
 from patron.customers.model import Actor, Holder
 from patron.customers.planner import plan
-from patron.customers.resolve import Problems
 from patron.customers.store import Target, update_one
 from patron.db.driver import Connection, Database, UniqueViolation
-from patron.errors import ApiError
+from patron.errors import ApiError, Problems
 from patron.orgs.model import OrgConfig
 
 ACTOR = Actor("import", "IMPORT")

@@ -20,9 +20,9 @@ from patron import errors
 from patron.bulk.formats import Line, csv_body
 from patron.customers.lookup import Lookup, parse_lookup
 from patron.customers.requests import CustomerRequest
-from patron.customers.resolve import Problems, Resolved, resolve
+from patron.customers.resolve import Resolved, resolve
 from patron.customers.schemas import CustomerRegisterIn, CustomerUpdateIn, to_request
-from patron.errors import ApiError, Problem
+from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
 from patron.wire import parse_model
 

@@ -21,13 +21,13 @@ from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, Profil
 from patron.customers.resolve_enrolments import enrolments, parse_expiry
 from patron.customers.resolve_fields import MAX_STRING, check_json, typed_fields
 from patron.customers.resolved import (
-    Problems,
     RChannel,
     REnrolment,
     Resolved,
     RIdentifier,
     RProfile,
 )
+from patron.errors import Problems
 from patron.orgs.model import (
     CHANNEL_TYPES,
     IDENTIFIER_TYPES,
@@ -39,7 +39,6 @@ from patron.orgs.model import (
 
 __all__ = [
     "MAX_STRING",
-    "Problems",
     "RChannel",
     "REnrolment",
     "RIdentifier",

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from patron import errors
 from patron.customers.requests import CustomerRequest
-from patron.customers.resolved import Problems, REnrolment, Resolved
+from patron.customers.resolved import REnrolment, Resolved
+from patron.errors import Problems
 from patron.orgs.model import OrgConfig
 
 _EXPIRY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")

@@ -1,6 +1,6 @@
 """Customer operations, each one transaction: find, plan, apply, record.
 
-The service owns the order of things (claim the Idempotency-Key, resolve the request, load and
+The service takes plain values and returns a result (the route renders it). It owns the order of things (claim the Idempotency-Key, resolve the request, load and
 lock the customer, check If-Match, find who holds the request's identifiers, plan, apply, write
 history, record the response for the key); the planner decides, the repository stores. Every
 refusal is an ApiError carrying all the errors found, and rolls everything back, the key included.
@@ -8,25 +8,23 @@ refusal is an ApiError carrying all the errors found, and rolls everything back,
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from patron import errors
 from patron.auth.principal import Principal
+from patron.conditions import IdempotencyKey, IfMatch, StoredResponse
 from patron.customers import idempotency, repository, writes
-from patron.customers.idempotency import IdempotencyKey, StoredResponse
 from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
 from patron.customers.requests import CustomerRequest
-from patron.customers.resolve import Problems, resolve
+from patron.customers.resolve import resolve
 from patron.customers.store import Target, identifier_pairs, not_found, update_one
 from patron.db.driver import Database, UniqueViolation
-from patron.errors import ApiError, Problem
+from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
 
 
@@ -35,92 +33,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a registration or update answers."""
+    """What a registration or update did: the customer's id and version, the plan, dry run or not."""
 
     customer_id: int | None
     version: int | None
     plan: Plan
     dry_run: bool
 
-    def wire(self) -> dict[str, Any]:
-        """`{"createdId", "warnings", "sideEffects"}` (+ `"changes"` for a dry run)."""
-        body: dict[str, Any] = {
-            "createdId": self.customer_id,
-            "warnings": [w.to_wire() for w in self.plan.warnings],
-            "sideEffects": self.plan.side_effects,
-        }
-        if self.dry_run:
-            body["changes"] = [c.to_wire() for c in self.plan.changes]
-        return body
 
-    def headers(self) -> dict[str, str]:
-        """The customer's version as `ETag` (none for a dry-run registration)."""
-        return {} if self.version is None else {"ETag": f'"{self.version}"'}
+Written = WriteResult | StoredResponse
+"""A write's result, or the first response of its Idempotency-Key replayed."""
 
-    def stored(self) -> StoredResponse:
-        """The response as an Idempotency-Key keeps it, byte for byte."""
-        return StoredResponse(200, orjson.dumps(self.wire()), self.headers())
-
-
-# One element of an If-Match list (RFC 9110 8.8.3): an optionally weak quoted tag, or nothing
-# (empty list elements are allowed), up to the next comma. An opaque tag may itself hold commas,
-# so the list is scanned tag by tag rather than split.
-_IF_MATCH_ELEMENT = re.compile(r'[ \t]*(?:(W/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(?:,|\Z)')
-
-
-@dataclass(frozen=True, slots=True)
-class IfMatch:
-    """An If-Match precondition: `*`, or the strong entity tags listed (weak ones never match)."""
-
-    tags: frozenset[str]
-    any_version: bool = False
-
-    @classmethod
-    def parse(cls, values: list[str]) -> IfMatch | None:
-        """The precondition of the If-Match header lines (None without); ApiError (400) if bad."""
-        if not values:
-            return None
-        raw = ",".join(values).strip()  # repeated header lines form one list
-        if raw == "*":
-            return cls(frozenset(), any_version=True)
-        strong: set[str] = set()
-        listed = 0
-        pos = 0
-        while pos < len(raw):
-            m = _IF_MATCH_ELEMENT.match(raw, pos)
-            if m is None:
-                listed = 0
-                break
-            if m.group(2) is not None:
-                listed += 1
-                if not m.group(1):  # weak tags are left out: strong comparison never matches them
-                    strong.add(m.group(2))
-            pos = m.end()
-        if listed == 0:
-            # Garbage, or a list without a single tag, which no customer could ever match: a
-            # client bug better named than answered with a 412.
-            raise ApiError.one(
-                errors.INVALID_IF_MATCH,
-                'If-Match must be * or a list of entity tags such as "3"',
-                "If-Match",
-            )
-        return cls(frozenset(strong))
-
-    def matches(self, version: int) -> bool:
-        """Strong comparison of the customer's ETag `"<version>"` with the listed tags."""
-        return self.any_version or str(version) in self.tags
-
-    def refusal(self, version: int) -> Problem | None:
-        """The 412 for a customer at `version` that does not match; None when it does."""
-        if self.matches(version):
-            return None
-        return Problem(
-            errors.PRECONDITION_FAILED,
-            f'If-Match does not match the customer\'s current ETag "{version}"',
-            "If-Match",
-        )
+Answer = Callable[[WriteResult], StoredResponse]
+"""How the route answers a result: kept with an Idempotency-Key, to be replayed byte for byte."""
 
 
 @dataclass(slots=True)
@@ -159,7 +86,8 @@ async def register(
     request_id: str,
     dry_run: bool,
     retry: IdempotencyKey | None = None,
-) -> WriteResult | StoredResponse:
+    answer: Answer,
+) -> Written:
     """Register a customer (SPEC 5.0); with `retry`, once per Idempotency-Key (rule 13)."""
     now = utcnow()
     actor = _actor(principal)
@@ -181,7 +109,7 @@ async def register(
             )
             result = WriteResult(new_id, p.customer.version, p, dry_run=False)
             if retry is not None:
-                await idempotency.record(conn, config.org_id, retry, result.stored())
+                await idempotency.record(conn, config.org_id, retry, answer(result))
     except UniqueViolation as exc:
         raise identifier_taken(exc, problems) from None
     return result
@@ -198,11 +126,13 @@ async def update(
     dry_run: bool,
     retry: IdempotencyKey | None = None,
     if_match: IfMatch | None = None,
-) -> WriteResult | StoredResponse:
+    answer: Answer,
+) -> Written:
     """Update Customer Details (SPEC section 6), by lookup or by id.
 
     With `retry`, a repeated request replays the first response (rule 13), before anything else
-    is looked at; with `if_match`, a customer whose version does not match is a 412.
+    is looked at, and `answer` gives the response kept for it; with `if_match`, a customer whose
+    version does not match is a 412.
     """
     now = utcnow()
     actor = _actor(principal)
@@ -231,7 +161,7 @@ async def update(
             )
             if retry is not None and not dry_run:
                 # Even an update that changed nothing is recorded: its retry must replay it.
-                await idempotency.record(conn, config.org_id, retry, result.stored())
+                await idempotency.record(conn, config.org_id, retry, answer(result))
     except UniqueViolation as exc:
         raise identifier_taken(exc, problems) from None
     return result

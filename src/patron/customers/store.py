@@ -17,9 +17,9 @@ from patron.customers import repository, writes
 from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
-from patron.customers.resolve import Problems, Resolved
+from patron.customers.resolve import Resolved
 from patron.db.driver import Connection
-from patron.errors import ApiError, Problem
+from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
 
 
