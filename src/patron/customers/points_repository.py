@@ -14,13 +14,13 @@ from patron.customers.points import Credit, LedgerSums
 from patron.db.driver import Connection
 from patron.orgs.model import OrgId
 
-_SUMS = (
+SUMS = (
     "SELECT program_id, SUM(points) AS lifetime,"
     " SUM(CASE WHEN expires_at <= $3 THEN points ELSE 0 END) AS expired"
     " FROM points_ledger WHERE org_id = $1 AND customer_id = $2 GROUP BY program_id"
 )
 
-_CREDITS = (
+CREDITS = (
     "SELECT program_id, points, expires_at FROM points_ledger"
     " WHERE org_id = $1 AND customer_id = $2 AND expires_at > $3"
     " ORDER BY expires_at, program_id"
@@ -42,7 +42,7 @@ async def ledger_sums(
     conn: Connection, org_id: OrgId, customer_id: int, *, now: datetime
 ) -> dict[int, LedgerSums]:
     """The customer's lifetime and expired credits per program, as of `now` (one statement)."""
-    rows = await conn.fetch(_SUMS, org_id, customer_id, now)
+    rows = await conn.fetch(SUMS, org_id, customer_id, now)
     return {
         int(r["program_id"]): LedgerSums(
             int(r["program_id"]), int(r["lifetime"] or 0), int(r["expired"] or 0)
@@ -55,7 +55,7 @@ async def unexpired_credits(
     conn: Connection, org_id: OrgId, customer_id: int, *, now: datetime
 ) -> list[Credit]:
     """The customer's credits that have an expiry after `now`, soonest first."""
-    rows = await conn.fetch(_CREDITS, org_id, customer_id, now)
+    rows = await conn.fetch(CREDITS, org_id, customer_id, now)
     return [Credit(int(r["program_id"]), int(r["points"]), _ts(r["expires_at"])) for r in rows]
 
 
