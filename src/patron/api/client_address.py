@@ -19,6 +19,8 @@ STATE_KEY = "client_address"
 """Where the middleware leaves the address in the request's state."""
 UNKNOWN = ""
 """The address of a request whose peer the server does not know (a Unix socket)."""
+_MAX_MEMO = 4096
+"""Written forms remembered; parsing an address costs more than the rest of the rule."""
 
 
 class TrustedProxies:
@@ -26,6 +28,7 @@ class TrustedProxies:
 
     def __init__(self, proxies: AddressSet) -> None:
         self._proxies = proxies
+        self._memo: dict[str, tuple[str, bool]] = {}
 
     @classmethod
     def parse(cls, text: str) -> TrustedProxies:
@@ -35,23 +38,36 @@ class TrustedProxies:
     def client_address(self, scope: Scope) -> str:
         """The client address of an HTTP request's scope, in its canonical written form."""
         client = scope.get("client")
-        peer = canonical(str(client[0])) if client else UNKNOWN
+        peer = self._read(str(client[0]))[0] if client else UNKNOWN
         if not self._proxies or peer not in self._proxies:
             return peer
-        hops = forwarded_for(scope["headers"])
+        hops = [self._read(hop) for hop in forwarded_for(scope["headers"])]
         # Right to left: skip our own proxies; the first other entry is the client.
-        for hop in reversed(hops):
+        for hop, is_address in reversed(hops):
             if hop in self._proxies:
                 continue
             # An entry that is no address was written by a proxy we trust (the client's own
             # entries are further left): nothing to believe, so the request is the peer's.
-            return hop if parse_address(hop) is not None else peer
+            return hop if is_address else peer
         # Every hop is one of ours (or there is no header): the furthest one we know of.
-        return hops[0] if hops else peer
+        return hops[0][0] if hops else peer
+
+    def _read(self, text: str) -> tuple[str, bool]:
+        """`text` in canonical form, and whether it is an address at all."""
+        # The same peers come back on every request (a balancer, a store's NAT); the bound
+        # keeps a stream of new addresses from growing the memo.
+        known = self._memo.get(text)
+        if known is None:
+            if len(self._memo) >= _MAX_MEMO:
+                self._memo.clear()
+            address = parse_address(text)
+            known = self._memo[text] = (text, False) if address is None else (str(address), True)
+        return known
 
 
 def forwarded_for(headers: list[tuple[bytes, bytes]]) -> list[str]:
-    """Every `X-Forwarded-For` entry, in order, several headers read as one list."""
+    """Every `X-Forwarded-For` entry, in order, ports and brackets dropped; several headers
+    are read as one list."""
     hops: list[str] = []
     for name, value in headers:
         if name == b"x-forwarded-for":
@@ -60,13 +76,13 @@ def forwarded_for(headers: list[tuple[bytes, bytes]]) -> list[str]:
 
 
 def _hop(item: str) -> str:
-    """One entry as an address: `[2001:db8::1]:443` and `192.0.2.1:8080` lose their port."""
+    """One entry without its port: `[2001:db8::1]:443` and `192.0.2.1:8080` lose it."""
     item = item.strip()
     if item.startswith("["):
         item = item[1 : item.find("]")] if "]" in item else item
     elif item.count(":") == 1:
         item = item.partition(":")[0]
-    return canonical(item)
+    return item
 
 
 def client_address(conn: HTTPConnection) -> str:
