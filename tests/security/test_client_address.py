@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import httpx2 as httpx
 import orjson
 import pytest
 from starlette.testclient import TestClient
@@ -20,6 +21,7 @@ from patron.config import Settings
 from patron.observability.logs import ACCESS_LOGGER, APP_LOGGER, JsonFormatter
 from tests.builders import lookup_params
 from tests.conftest import ACME_AUTH, GLOBEX_AUTH, basic
+from tests.live import live_server
 from tests.security.support import OwnApp, from_address, own_app
 
 PROXIES = "10.0.0.0/8, 2001:db8:ff::1"
@@ -179,3 +181,29 @@ def test_without_trusted_proxies_everyone_behind_a_balancer_is_one_address(
         assert lookup(own, BALANCER, ACME_AUTH, OTHER) == 429
         assert lookup(own, BALANCER, GLOBEX_AUTH, OTHER) == 404
     assert set(logged_clients(captured)) == {BALANCER}
+
+
+def test_over_real_sockets_the_peer_decides_whom_to_believe(
+    client: TestClient, database_url: str
+) -> None:
+    url, params = "/v2/customers/lookup", lookup_params()
+
+    def status(http: httpx.Client, auth: dict[str, str], forwarded: str | None = None) -> int:
+        headers = {**auth, **({"X-Forwarded-For": forwarded} if forwarded else {})}
+        return http.get(url, params=params, headers=headers).status_code
+
+    # The test's own socket (127.0.0.1) stands for the balancer.
+    trusting = {"auth_failure_limit": LIMIT, "trusted_proxies": "127.0.0.1"}
+    with live_server(database_url, **trusting) as base, httpx.Client(base_url=base) as http:
+        for _ in range(LIMIT):
+            assert status(http, WRONG, CLIENT) == 401
+        assert status(http, ACME_AUTH, CLIENT) == 429
+        assert status(http, ACME_AUTH, OTHER) == 404
+        assert status(http, ACME_AUTH) == 404  # the balancer's own address
+    with (
+        live_server(database_url, auth_failure_limit=LIMIT) as base,
+        httpx.Client(base_url=base) as http,
+    ):
+        for _ in range(LIMIT):
+            assert status(http, WRONG, CLIENT) == 401
+        assert status(http, ACME_AUTH, OTHER) == 429  # the header is not believed
