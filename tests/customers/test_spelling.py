@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -122,7 +122,7 @@ def test_parse_datetime_keeps_the_offset_it_was_written_with() -> None:
     assert parse_datetime("2027-02-11T16:36:17+0530").instant.utcoffset() == timedelta(
         hours=5, minutes=30
     )
-    assert parse_datetime("2027-02-11T16:36:17Z").instant.tzinfo == timezone.utc
+    assert parse_datetime("2027-02-11T16:36:17Z").instant.tzinfo == UTC
 
 
 @pytest.mark.parametrize(
