@@ -334,6 +334,23 @@ def test_spec_5_4_null_still_clears_where_empty_does_not(client: TestClient) -> 
     assert details(client, cid)["extendedFields"] == {"dob": "1990-02-28"}
 
 
+def test_spec_5_4_null_clears_last_viewed_date_where_empty_does_not(client: TestClient) -> None:
+    cid = _push_customer(client, lastViewedDate="2019-10-25", residence=True)
+
+    def meta() -> Any:
+        return the_profile(details(client, cid), "MOBILE_APP", "app1")["commChannels"][0]["meta"]
+
+    empty = {"commChannels": [{"type": "mobilePush", "value": "tok", "lastViewedDate": ""}]}
+    assert update(client, empty, APP).status_code == 200
+    assert meta() == {"lastViewedDate": "2019-10-25", "residence": True}
+    cleared = {
+        "commChannels": [{"type": "mobilePush", "value": "tok", "meta": {"lastViewedDate": None}}]
+    }
+    response = update(client, cleared, APP)
+    assert response.status_code == 200, response.text
+    assert meta() == {"residence": True}
+
+
 def test_spec_5_4_empty_is_not_given_only_for_dates_and_enums(client: TestClient) -> None:
     register(client)
     response = update(client, {"extendedFields": {"children": "", "is_vip": ""}})

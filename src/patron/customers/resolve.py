@@ -316,8 +316,8 @@ def _channel(
         if meta is not None and viewed:
             meta.pop(LAST_VIEWED, None)
         viewed = []
-    elif meta is not None:
-        meta.pop(LAST_VIEWED, None)
+    elif meta is not None and meta.get(LAST_VIEWED) is not None:
+        meta.pop(LAST_VIEWED)  # put back below once read; a null stays, to clear it
     if meta is not None:
         check_json(meta, f"{channel.field}.meta", problems)
     read = _last_viewed(viewed, channel.field, problems)
