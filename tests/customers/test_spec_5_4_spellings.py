@@ -412,3 +412,27 @@ def test_spec_5_4_points_expiry_without_points_is_dropped_unvalidated(client: Te
     assert response.status_code == 200, response.text
     assert codes(response, "warnings") == [8405]
     assert count_rows(client, "points_ledger") == 0
+
+
+def test_spec_5_4_lookup_as_capillary_clients_write_it(client: TestClient) -> None:
+    cid = register(client, profile(identifiers=[{"type": "cardnumber", "value": "GOLD4000"}]))
+    for params in (
+        {"source": "instore", "identifierName": "cardNumber", "identifierValue": "GOLD4000"},
+        {
+            "source": "instore",
+            "accountId": "",
+            "identifierName": "CARDNUMBER",
+            "identifierValue": "GOLD4000",
+        },
+    ):
+        found = client.get("/v2/customers/lookup/customerDetails", params=params, headers=ACME_AUTH)
+        assert found.status_code == 200, (params, found.text)
+        assert found.json()["id"] == cid
+    refused = client.get(
+        "/v2/customers/lookup",
+        params={"source": "INSTORE", "identifierName": "card", "identifierValue": "GOLD4000"},
+        headers=ACME_AUTH,
+    )
+    assert refused.status_code == 400
+    assert codes(refused) == [8013]
+    assert fields_of(refused) == ["identifierName"]
