@@ -363,6 +363,12 @@ EMPTY_VALUE_IGNORED = _w(
     "changed nothing (null clears a value).",
 )
 
+UNKNOWN_EMBED = _w(
+    8430,
+    "UNKNOWN_EMBED",
+    "An `embed` value of a details route is not one patron knows (points, mlp); it was ignored.",
+)
+
 CATALOGUE: tuple[Entry, ...] = tuple(sorted(_ENTRIES, key=lambda e: e.code))
 
 
