@@ -20,9 +20,7 @@ def _invisible(cp: int) -> bool:
 
 
 def test_every_format_character_of_this_python_is_stripped_but_the_visible_marks() -> None:
-    format_chars = {
-        cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Cf"
-    }
+    format_chars = {cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Cf"}
     missing = sorted(f"U+{cp:04X}" for cp in format_chars - PREPENDED_MARKS if not _invisible(cp))
     assert missing == []
     assert not any(_invisible(cp) for cp in PREPENDED_MARKS)
