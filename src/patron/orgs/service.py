@@ -149,20 +149,22 @@ async def _check_conflicts(
         conn, org_id, [t.code for t in doc.tills], [c.key for c in doc.oauth_clients]
     )
     for i, till in enumerate(doc.tills):
-        if till.code in tills:
+        held = tills.get(till.code.lower())
+        if held is not None:
             problems.append(
                 Problem(
                     errors.CREDENTIAL_TAKEN,
-                    f"till code {till.code!r} is already used by org {tills[till.code]!r}",
+                    f"till code {till.code!r} is already used by org {held[1]!r}{_as(held[0], till.code)}",
                     f"tills[{i}].code",
                 )
             )
     for i, client in enumerate(doc.oauth_clients):
-        if client.key in clients:
+        held = clients.get(client.key.lower())
+        if held is not None:
             problems.append(
                 Problem(
                     errors.CREDENTIAL_TAKEN,
-                    f"OAuth key {client.key!r} is already used by org {clients[client.key]!r}",
+                    f"OAuth key {client.key!r} is already used by org {held[1]!r}{_as(held[0], client.key)}",
                     f"oauthClients[{i}].key",
                 )
             )
@@ -170,6 +172,11 @@ async def _check_conflicts(
         problems += await _removed_in_use(conn, org_id, doc, stored)
     if problems:
         raise ApiError(problems)
+
+
+def _as(stored: str, given: str) -> str:
+    """How the other org spells a credential, when only the case differs."""
+    return "" if stored == given else f" (as {stored!r}: codes and keys are compared ignoring case)"
 
 
 async def _removed_in_use(
