@@ -117,10 +117,11 @@ def _email(text: str) -> str | None:
     return stored if len(stored) <= MAX_PLAIN_VALUE else None
 
 
-def _plain(raw: str, entry: Entry, what: str) -> str:
+def _plain(raw: str, entry: Entry, type_: str, kind: str) -> str:
     text = canonical(raw).strip()
     if not text or len(text) > MAX_PLAIN_VALUE:
-        raise InvalidValue(entry, f"{what} must be 1 to {MAX_PLAIN_VALUE} characters")
+        # The sentence is built only here: this runs for every identifier of every request.
+        raise InvalidValue(entry, f"A {type_} {kind} must be 1 to {MAX_PLAIN_VALUE} characters")
     return text
 
 
@@ -142,7 +143,7 @@ def _normalise(
                 f"{text!r} is not a valid email address of at most {MAX_PLAIN_VALUE} characters",
             )
         return value
-    return _plain(text, plain_code, f"A {type_} {kind}")
+    return _plain(text, plain_code, type_, kind)
 
 
 _IDENTIFIER_CODES = (
