@@ -139,7 +139,13 @@ TOO_LONG = _e(
     400,
     "A string is longer than its limit (1,024 characters unless a rule says less).",
 )
-TOO_MANY = _e(8104, "TOO_MANY", 400, "A list or object has more entries than the limits allow.")
+TOO_MANY = _e(
+    8104,
+    "TOO_MANY",
+    400,
+    "A list or object has more entries than the limits allow, or the body has more than 100 "
+    "unknown keys.",
+)
 OUT_OF_RANGE = _e(8105, "OUT_OF_RANGE", 400, "A number is outside its allowed range.")
 INVALID_VALUE = _e(8106, "INVALID_VALUE", 400, "A value is not one of the allowed values.")
 INVALID_QUERY = _e(8107, "INVALID_QUERY", 400, "A query parameter has a value that is not allowed.")
@@ -231,6 +237,13 @@ DATE_OUT_OF_RANGE = _e(
     400,
     "A date or date-time lies outside the years 1 to 9999 (a date-time's instant, in UTC).",
 )
+INVALID_NAME = _e(
+    8139,
+    "INVALID_NAME",
+    400,
+    "firstName or lastName holds a control character (a line break, tab or escape sequence) or "
+    "a bidi override or isolate (U+202A-202E, U+2066-2069).",
+)
 UNKNOWN_EXTENDED_FIELD = _e(
     8140,
     "UNKNOWN_EXTENDED_FIELD",
@@ -269,7 +282,7 @@ CREDENTIAL_TAKEN = _e(
     8162,
     "CREDENTIAL_TAKEN",
     409,
-    "A till code or OAuth key of the document is held by another org.",
+    "A till code or OAuth key of the document is held by another org (in any case).",
 )
 INVALID_ORG_DOCUMENT = _e(
     8163,

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 from starlette.testclient import TestClient
 
+from patron.customers.characters import canonical
 from patron.customers.fields import FieldTypeError, coerce
 from patron.customers.model import Actor, Customer
 from patron.customers.normalise import (
@@ -227,8 +228,8 @@ PLAIN_CHANNELS = [t for t in CHANNEL_TYPES if t not in ("mobile", "email")]
 def test_plain_values_are_trimmed_and_1_to_150_characters(
     id_type: str, channel_type: str, text: str
 ) -> None:
-    """Every other type: trimmed, 1 to 150 characters, else InvalidValue."""
-    trimmed = text.strip()
+    """Every other type: canonical (SPEC 5.3), trimmed, 1 to 150 characters, else InvalidValue."""
+    trimmed = canonical(text).strip()
     for normalise, kind in ((identifier_value, id_type), (channel_value, channel_type)):
         if 1 <= len(trimmed) <= MAX_PLAIN_VALUE:
             assert normalise(kind, text, "IN") == trimmed

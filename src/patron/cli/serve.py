@@ -14,7 +14,7 @@ import uvicorn
 from patron.config import Settings
 from patron.db.driver import parse_database_url
 from patron.db.migrate import upgrade
-from patron.observability.logs import uvicorn_log_config
+from patron.observability.logs import configure_logging, uvicorn_log_config
 from patron.observability.workers import multiprocess_directory
 
 DatabaseUrl = Annotated[
@@ -54,6 +54,8 @@ def _migrate(url: str) -> None:
     except ValueError as exc:
         typer.echo(f"PATRON_DATABASE_URL: {exc}", err=True)
         raise typer.Exit(2) from None
+    # A migration reports what an operator must resolve (look-alike values it left) as JSON lines.
+    configure_logging()
     upgrade(url)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from patron import errors
+from patron.customers.characters import name_problem
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, channel_value, identifier_value
 from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, ProfileReq, Unset
@@ -54,6 +55,8 @@ __all__ = [
 ]
 
 MAX_NAME = 100
+MAX_UNKNOWN_KEYS = 100
+"""SPEC 8: unknown keys reported as warnings at most; a request with more is refused."""
 LAST_VIEWED = "lastViewedDate"
 _SOURCES_BY_UPPER = {s.upper(): s for s in SOURCES}
 
@@ -123,8 +126,7 @@ def resolve(
     """Check and normalise a request. `default_key` is the lookup's profile (None: registration)."""
     problems = Problems()
     out = Resolved()
-    for path in request.unknown_keys:
-        problems.warn(errors.UNKNOWN_KEY, f"{path} is not a key patron knows; it was ignored", path)
+    _unknown_keys(request, problems)
     _loyalty_type(request, out, problems)
 
     by_key: dict[ProfileKey, RProfile] = {}
@@ -176,6 +178,20 @@ def resolve(
         )
     enrolments(request, config, out, problems, now)
     return out, problems
+
+
+def _unknown_keys(request: CustomerRequest, problems: Problems) -> None:
+    keys = request.unknown_keys
+    if len(keys) > MAX_UNKNOWN_KEYS:
+        # One error instead of thousands of warnings: the answer stays small.
+        problems.error(
+            errors.TOO_MANY,
+            f"the body has {len(keys)} keys patron does not know (the first is {keys[0][:80]!r}); "
+            f"at most {MAX_UNKNOWN_KEYS} are accepted",
+        )
+        return
+    for path in keys:
+        problems.warn(errors.UNKNOWN_KEY, f"{path} is not a key patron knows; it was ignored", path)
 
 
 def _loyalty_type(request: CustomerRequest, out: Resolved, problems: Problems) -> None:
@@ -231,6 +247,10 @@ def _name(value: str | Unset | None, path: str, problems: Problems) -> str | Uns
     trimmed = value.strip()
     if len(trimmed) > MAX_NAME:
         problems.error(errors.TOO_LONG, f"{path} is longer than {MAX_NAME} characters", path)
+        return UNSET
+    problem = name_problem(trimmed)
+    if problem is not None:
+        problems.error(errors.INVALID_NAME, f"{path} {problem}", path)
         return UNSET
     return trimmed
 
