@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         statement_timeout_ms=settings.statement_timeout_ms,
         connect_timeout_s=settings.db_connect_timeout_seconds,
         timeout_s=settings.db_timeout_seconds,
+        pooler=settings.database_pooler,
     )
 
     metrics = Metrics()
