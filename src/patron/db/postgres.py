@@ -20,9 +20,9 @@ import orjson
 
 from patron.db.base import (
     Connection,
-    Pooler,
     DatabaseUnavailable,
     Dialect,
+    Pooler,
     PoolUsage,
     Row,
     UniqueViolation,
