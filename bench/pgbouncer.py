@@ -14,7 +14,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 UPSTREAM_HOST = "127.0.0.1"
 UPSTREAM_PORT = 5432
@@ -92,6 +95,23 @@ def stop(directory: Path) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+@contextmanager
+def running(directory: Path, port: int) -> Iterator[int]:
+    """A PgBouncer on `port` for the block's duration; yields the port."""
+    start(directory, port)
+    try:
+        yield port
+    finally:
+        stop(directory)
+
+
+def through(url: str, port: int) -> str:
+    """`url` (a direct PostgreSQL URL) with its host and port replaced by the PgBouncer's."""
+    parsed = urlsplit(url)
+    user = f"{parsed.username}@" if parsed.username else ""
+    return urlunsplit(parsed._replace(netloc=f"{user}127.0.0.1:{port}"))
 
 
 def main(argv: list[str]) -> int:
