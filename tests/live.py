@@ -41,6 +41,8 @@ def live_server(database_url: str, **settings: Any) -> Iterator[str]:
         lifespan="on",
         loop="asyncio",
         http=BoundedHttpToolsProtocol,
+        # As `patron serve`: patron reads X-Forwarded-For itself (PATRON_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"patron-{port}", daemon=True)
