@@ -232,6 +232,12 @@ LAST_VIEWED_CONFLICT = _e(
     400,
     "lastViewedDate is given both on the channel and in its meta, with different values.",
 )
+DATE_OUT_OF_RANGE = _e(
+    8138,
+    "DATE_OUT_OF_RANGE",
+    400,
+    "A date or date-time lies outside the years 1 to 9999 (a date-time's instant, in UTC).",
+)
 UNKNOWN_EXTENDED_FIELD = _e(
     8140,
     "UNKNOWN_EXTENDED_FIELD",
@@ -357,6 +363,12 @@ AMBIGUOUS_LOOKUP = _w(
     8407,
     "AMBIGUOUS_LOOKUP",
     "With source=ALL, several customers hold the identifier in different sources; the lowest id is answered.",
+)
+EMPTY_VALUE_IGNORED = _w(
+    8412,
+    "EMPTY_VALUE_IGNORED",
+    'An optional date, date-time or enum value was sent as ""; it was read as not given and '
+    "changed nothing (null clears a value).",
 )
 
 UNKNOWN_EMBED = _w(
