@@ -163,6 +163,13 @@ METHOD_NOT_ALLOWED = _e(
 INTERNAL = _e(
     8113, "INTERNAL", 500, "An unexpected fault; it is logged with the request id. Always a bug."
 )
+HEADERS_TOO_LARGE = _e(
+    8116,
+    "HEADERS_TOO_LARGE",
+    431,
+    "The request line and headers are larger than 16 KiB (PATRON_MAX_HEADER_BYTES); the "
+    "connection is closed after the answer.",
+)
 INVALID_CHARACTER = _e(
     8115,
     "INVALID_CHARACTER",

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.config import Settings
 from patron.db.driver import parse_database_url
 from patron.db.migrate import upgrade
@@ -71,7 +72,8 @@ def _run(settings: Settings) -> None:
             port=settings.port,
             workers=settings.workers,
             loop="uvloop",
-            http="httptools",
+            # httptools, with the request head bounded in size (431) and in time.
+            http=BoundedHttpToolsProtocol,
             log_level="info",
             log_config=uvicorn_log_config(),
             # patron writes its own request line (JSON, with route, org, till and request id).
