@@ -21,7 +21,7 @@ from typing import Any
 from bench import stalls
 from bench.common import TMP, BenchError, log
 from bench.load_sqlite import load as load_sqlite
-from bench.servers import patron_server, running
+from bench.servers import patron_server, rss_mb, running
 from bench.wrk import WrkResult, run_wrk
 from patron.config import GC_GEN0_THRESHOLD
 from patron.runtime import DEFAULT_GEN0_THRESHOLD
@@ -52,6 +52,8 @@ def one_run(
         before = stalls.scrape(server.base_url)
         result = wrk(seconds, seed + 1)
         after = stalls.scrape(server.base_url)
+        # Does a higher threshold let uncollected cycles pile up? The workers' size after the run.
+        sizes = [rss_mb(pid) for pid in server.workers()]
     entry = {
         "variant": variant,
         "rps": result.rps,
@@ -59,12 +61,14 @@ def one_run(
         "p99_ms": result.p99_ms,
         "p99_over_p50": round(result.p99_ms / result.p50_ms, 2) if result.p50_ms else None,
         **stalls.delta(before, after),
+        "worker_rss_mb": round(max((m for m in sizes if m is not None), default=0.0), 1),
     }
     log(
         f"  {variant}: {entry['rps']:,.0f} req/s, p50 {entry['p50_ms']:.1f} ms, p99"
         f" {entry['p99_ms']:.1f} ms; GC {entry['gc_seconds']:.2f} s in"
         f" {entry['gc_collections']:,} collections (gen 2: {entry.get('gc2_seconds', 0):.2f} s);"
-        f" loop lag {entry['lag_seconds']:.2f} s, {entry['lag_ticks_over_50ms']} ticks > 50 ms"
+        f" loop lag {entry['lag_seconds']:.2f} s, {entry['lag_ticks_over_50ms']} ticks > 50 ms;"
+        f" largest worker {entry['worker_rss_mb']:.0f} MB"
     )
     return entry
 

@@ -277,15 +277,15 @@ def _gc_effect_table(found: dict[str, Any] | None) -> list[str]:
         f" {found['workers']} workers, {found['connections']} connections, medians of"
         f" {found['rounds']} runs each):",
         "",
-        "| collector | requests/s | p50 ms | p99 ms | p99/p50 | GC pauses s | gen-2 s | loop lag s | ticks > 50 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| collector | requests/s | p50 ms | p99 ms | p99/p50 | GC pauses s | gen-2 s | loop lag s | ticks > 50 ms | worker MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]  # fmt: skip
     for variant, m in found["medians"].items():
         lines.append(
             f"| {variant.replace('_', ' ')} | {_fmt(m['rps'])} | {_fmt(m['p50_ms'], 2)}"
             f" | {_fmt(m['p99_ms'], 2)} | {_fmt(m['p99_over_p50'], 2)} | {_fmt(m['gc_seconds'], 3)}"
             f" | {_fmt(m.get('gc2_seconds', 0.0), 3)} | {_fmt(m['lag_seconds'], 2)}"
-            f" | {int(m['lag_ticks_over_50ms'])} |"
+            f" | {int(m['lag_ticks_over_50ms'])} | {_fmt(m.get('worker_rss_mb'), 0)} |"
         )
     return lines
 
