@@ -351,6 +351,12 @@ AMBIGUOUS_LOOKUP = _w(
     "With source=ALL, several customers hold the identifier in different sources; the lowest id is answered.",
 )
 
+UNKNOWN_EMBED = _w(
+    8430,
+    "UNKNOWN_EMBED",
+    "An `embed` value of a details route is not one patron knows (points, mlp); it was ignored.",
+)
+
 CATALOGUE: tuple[Entry, ...] = tuple(sorted(_ENTRIES, key=lambda e: e.code))
 
 

@@ -221,6 +221,9 @@ def test_verified_cache_is_a_bounded_lru() -> None:
         "/v2/customers/1/changes?limit=0",  # a query FastAPI validates (limit 1-100)
         "/v2/customers/lookup?source=NOPE&identifierName=x&identifierValue=y",
         "/v2/customers/1?source=NOPE",
+        "/v2/customers/lookup/loyaltyDetails?source=NOPE&identifierName=x&identifierValue=y",
+        "/v2/customers/1/loyaltyDetails?programId=x",
+        "/v2/customers/x/pointsExpirySchedule",
     ],
 )
 def test_a_missing_credential_is_answered_before_a_bad_query(client: TestClient, path: str) -> None:
