@@ -90,6 +90,8 @@ def targets(
 
     c4 = med.get("patron_update_c4", {}).get("p99_ms")
     sqlite = med.get("patron_update_sqlite", {}).get("rps")
+    spread = med.get("patron_update", {}).get("p99_over_p50")
+    sqlite_spread = med.get("patron_update_sqlite", {}).get("p99_over_p50")
     r_rps, r_p99 = rat["patron_over_reference_rps"], rat["patron_over_reference_p99"]
     r_pg, r_size = rat["patron_over_pgbench_rps"], rat["p50_large_over_small"]
     return [
@@ -100,6 +102,13 @@ def targets(
         check("update p50 at full size <= 1.2x at 10k", r_size, at_most(r_size, 1.2), "x"),
         check("SQLite updates/s >= 1,000", sqlite, at_least(sqlite, 1000), "req/s"),
         check("resident memory per worker <= 150 MB", rss_max_mb, at_most(rss_max_mb, 150), "MB"),
+        check("update p99/p50 <= 3 (64 connections)", spread, at_most(spread, 3.0), "x"),
+        check(
+            "SQLite update p99/p50 <= 4 (64 connections)",
+            sqlite_spread,
+            at_most(sqlite_spread, 4.0),
+            "x",
+        ),
     ]
 
 
