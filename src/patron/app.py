@@ -15,12 +15,13 @@ from starlette.responses import Response
 
 from patron import __version__, errors
 from patron.api.body import translate
+from patron.api.client_address import TrustedProxies
 from patron.api.middleware import ObservabilityMiddleware
 from patron.api.openapi import install_openapi
 from patron.api.responses import error_response
 from patron.auth.router import throttled_handler
 from patron.auth.service import Authenticator
-from patron.auth.throttle import Throttled
+from patron.auth.throttle import AuthThrottle, Throttled
 from patron.config import Settings, get_settings
 from patron.customers.idempotency import purge_periodically
 from patron.db.driver import DatabaseUnavailable, create_database
@@ -97,9 +98,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.orgs,
         secret_key=settings.secret_key,
         token_ttl=settings.oauth_token_ttl_seconds,
+        throttle=AuthThrottle.from_settings(settings),
     )
 
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        metrics=metrics,
+        access_log=settings.access_log,
+        proxies=TrustedProxies.parse(settings.trusted_proxies),
+    )
     _install_handlers(app)
     _include_routers(app)
     install_openapi(app)

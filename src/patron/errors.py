@@ -311,8 +311,9 @@ AUTH_THROTTLED = _e(
     8180,
     "AUTH_THROTTLED",
     429,
-    "Too many failed authentications from this till, OAuth key or client address: every "
-    "attempt (even with a valid credential) is refused until the Retry-After delay has passed.",
+    "Too many failed authentications of this credential from this client address, or from "
+    "this address across credentials not yet proven from it (or of the admin token from it): "
+    "the attempt is refused unchecked, right or wrong, until the Retry-After delay has passed.",
 )
 
 # --- warnings ----------------------------------------------------------------------------
