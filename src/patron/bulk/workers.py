@@ -25,6 +25,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -233,7 +234,13 @@ class Lane:
 
 def start(config: OrgConfig, count: int) -> list[Lane]:
     """Start `count` preparing processes for the org."""
-    context = multiprocessing.get_context("spawn")
+    # Forking gives a process that has imported everything already (a spawned one spends more
+    # than a second of CPU importing patron again); but a fork copies whatever locks other
+    # threads hold, so with other threads about (a test runner, an embedding program) spawn.
+    forking = os.name == "posix" and threading.active_count() == 1
+    context = (
+        multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
+    )
     lanes = []
     for _ in range(count):
         ours, theirs = context.Pipe(duplex=True)
