@@ -153,8 +153,13 @@ def _answer(config: OrgConfig, batch: _Batch | None, request: object) -> tuple[_
     raise RuntimeError(f"unknown request {request!r}")
 
 
-def _serve(conn: Connection, config: OrgConfig) -> None:
+def _serve(conn: Connection, config: OrgConfig, inherited: list[Connection]) -> None:
     """A preparing process: answer requests until the importing process closes the pipe."""
+    # A forked process holds copies of the importing process's ends of every pipe made so far,
+    # its own included: while any copy is open, closing (or killing) the importing process
+    # would never end this loop.
+    for end in inherited:
+        end.close()
     # Ctrl-C reaches the whole process group: the importing process handles it and closes the
     # pipe, which ends this loop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -241,11 +246,15 @@ def start(config: OrgConfig, count: int) -> list[Lane]:
     context = (
         multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
     )
-    lanes = []
+    lanes: list[Lane] = []
     for _ in range(count):
         ours, theirs = context.Pipe(duplex=True)
+        inherited = [*(lane._conn for lane in lanes), ours]
         process = context.Process(
-            target=_serve, args=(theirs, config), name="patron-import-prepare", daemon=True
+            target=_serve,
+            args=(theirs, config, inherited),
+            name="patron-import-prepare",
+            daemon=True,
         )
         process.start()
         theirs.close()
