@@ -16,6 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import uvicorn
 
+from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.app import create_app
 from tests.conftest import make_settings
 
@@ -33,7 +34,15 @@ def live_server(database_url: str, **settings: Any) -> Iterator[str]:
     port = free_port()
     app = create_app(make_settings(database_url, **settings))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop="asyncio",
+        http=BoundedHttpToolsProtocol,
+        # As `patron serve`: patron reads X-Forwarded-For itself (PATRON_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"patron-{port}", daemon=True)

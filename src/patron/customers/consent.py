@@ -17,7 +17,7 @@ from typing import Any
 from patron import errors
 from patron.customers.model import Customer
 from patron.customers.planner import Change, Plan, Writes
-from patron.customers.resolve import resolve_source
+from patron.customers.resolve import report_unknown_keys, resolve_source
 from patron.errors import Problems
 from patron.orgs.model import CONSENT_PRIORITIES, CONSENT_TYPES, OrgConfig
 
@@ -129,8 +129,7 @@ def _where(
 def resolve_consent(request: ConsentRequest, config: OrgConfig) -> tuple[ResolvedConsent, Problems]:
     """Check a consent request against the org: every problem found, and the checked entries."""
     problems = Problems()
-    for path in request.unknown_keys:
-        problems.warn(errors.UNKNOWN_KEY, f"{path} is not a key patron knows; it was ignored", path)
+    report_unknown_keys(request.unknown_keys, problems)
     consents: list[Consent] = []
     seen: dict[Pair, str] = {}
     for entry in request.subscriptions:
