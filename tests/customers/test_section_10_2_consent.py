@@ -422,3 +422,18 @@ def test_consent_embed_subscriptions_on_the_details_routes(client: TestClient) -
     assert by_lookup.status_code == 200, by_lookup.text
     assert by_lookup.json()["subscriptionInfo"] == expected
     assert "subscriptionInfo" not in details(client, cid)
+
+
+def test_consent_more_than_100_unknown_keys_is_400(client: TestClient) -> None:
+    cid = register(client)
+    pairs = [(c, p) for c in ("SMS", "EMAIL", "WECHAT", "LINE") for p in ("TRANS", "BULK")]
+    noisy = {f"k{n}": 1 for n in range(13)}
+    body = {"subscriptions": [sub(c, p, "OPTOUT", **noisy) for c, p in pairs]}  # 104 unknown
+    response = post(client, cid, body)
+    assert response.status_code == 400
+    assert codes(response) == [errors.TOO_MANY.code]
+    assert states(client, cid) == DEFAULTS
+    body["subscriptions"] = body["subscriptions"][:7]  # 91 unknown: warnings, and applied
+    applied = post(client, cid, body)
+    assert applied.status_code == 200, applied.text
+    assert len(applied.json()["warnings"]) == 91
