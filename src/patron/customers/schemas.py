@@ -145,7 +145,7 @@ class CustomerUpdateIn(WireModel):
     loyalty_program_enrollments: list[EnrolmentIn] | None = Field(None, max_length=MAX_ENROLMENTS)
 
 
-EXAMPLE_MOBILE = "919999000001"
+EXAMPLE_MOBILE = "919876543210"
 """The mobile of the document's examples: the registration example's, found by the lookups'."""
 
 _REGISTRATION_EXAMPLE = {
