@@ -56,6 +56,11 @@ def test_every_customer_route_is_documented(client: TestClient) -> None:
         "/v2/customers/{customer_id}/pointsExpirySchedule",
     ):
         assert set(paths[points_route]) == {"get"}
+    for consent_route in (
+        "/v2/customers/{customer_id}/subscriptions",
+        "/v2/customers/lookup/subscriptions",
+    ):
+        assert set(paths[consent_route]) == {"get", "post"}
     assert "post" in paths["/v3/oauth/token/generate"]
     assert {"get", "put"} <= set(paths["/admin/orgs/{orgCode}"])
 
@@ -69,6 +74,8 @@ LOOKUP_OPERATIONS = [
     ("put", "/v2/customers/lookup"),
     ("get", "/v2/customers/lookup/customerDetails"),
     ("get", "/v2/customers/lookup/loyaltyDetails"),
+    ("get", "/v2/customers/lookup/subscriptions"),
+    ("post", "/v2/customers/lookup/subscriptions"),
 ]
 
 
@@ -83,7 +90,8 @@ def test_the_lookup_parameters_are_declared_required(
     assert "accountId" not in required  # only sources with accounts need it: the org's rule
     response = client.request(method.upper(), path, headers=ACME_AUTH, json={})
     assert response.status_code == 400
-    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+    # The query's problems come first; a write's empty body may add its own after them.
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]][:3] == [
         (8012, "source"),
         (8013, "identifierName"),
         (8013, "identifierValue"),
@@ -173,3 +181,22 @@ def test_the_lookup_links_to_every_route_of_the_customer(client: TestClient) -> 
         assert method in doc["paths"][path]
         targets.add(f"{method} {path}")
     assert targets == id_operations
+
+
+def test_consent_routes_declare_their_body_and_headers(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    for path in ("/v2/customers/{customer_id}/subscriptions", "/v2/customers/lookup/subscriptions"):
+        post = doc["paths"][path]["post"]
+        body = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body.endswith("/ConsentIn")
+        params = {p["name"] for p in post["parameters"]}
+        assert {"dryRun", "Idempotency-Key", "If-Match"} <= params
+        assert {"200", "412"} <= set(post["responses"])
+    lookup = doc["paths"]["/v2/customers/lookup/subscriptions"]["get"]
+    assert {"source", "identifierName", "identifierValue"} <= {
+        p["name"] for p in lookup["parameters"]
+    }
+    consent = doc["components"]["schemas"]["ConsentIn"]
+    assert consent["required"] == ["subscriptions"]
+    entry = doc["components"]["schemas"]["SubscriptionIn"]
+    assert set(entry["required"]) == {"channel", "priority", "type"}
