@@ -42,6 +42,7 @@ CUSTOMER_TABLES = (
     "enrolments",
     "comm_channels",
     "identifiers",
+    "identifier_owners",
     "profiles",
     "customers",
 )

@@ -42,17 +42,29 @@ class PlanRows:
     customer: dict[str, Any]
     """`customers`: inserted for a registration, updated otherwise."""
     parts: dict[str, list[dict[str, Any]]]
-    """Rows per part: `new_profiles` (insert), `profiles` (update), `identifiers` (insert),
-    `channels` (upsert into `comm_channels`), `enrolments` (insert), `credits` (insert into
-    `points_ledger`)."""
+    """Rows per part: `removed_identifiers` (delete from `identifiers`), `released_owners`
+    (delete from `identifier_owners`), `new_profiles` (insert), `profiles` (update), `owners`
+    (insert into `identifier_owners`), `identifiers` (insert), `channels` (upsert into
+    `comm_channels`), `enrolments` (insert), `credits` (insert into `points_ledger`)."""
     changes: list[dict[str, Any]]
     """The history entry's list of changes (`customer_history`, one row)."""
     events: list[Event]
     """The outbox rows, in the order their ids follow."""
 
 
-PARTS = ("new_profiles", "profiles", "identifiers", "channels", "enrolments", "credits")
-"""The parts of `PlanRows.parts`, in the order foreign keys need."""
+PARTS = (
+    "removed_identifiers",
+    "released_owners",
+    "new_profiles",
+    "profiles",
+    "owners",
+    "identifiers",
+    "channels",
+    "enrolments",
+    "credits",
+)
+"""The parts of `PlanRows.parts`, in the order statements run: deletes first (a value removed
+by one request is free before anything is added), then parents before children."""
 
 
 def _profile(plan: Plan, key: ProfileKey) -> dict[str, Any]:
@@ -87,8 +99,14 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
             "position": position,
         }
     parts: dict[str, list[dict[str, Any]]] = {
+        "removed_identifiers": [
+            {"source": k[0], "account_id": k[1], "type": t, "value": v}
+            for k, t, v in w.removed_identifiers
+        ],
+        "released_owners": [{"type": t, "value": v} for t, v in w.released_owners],
         "new_profiles": [_profile(plan, k) for k in w.new_profiles],
         "profiles": [_profile(plan, k) for k in w.touched_profiles if k not in new],
+        "owners": [{"type": t, "value": v} for t, v in w.new_owners],
         "identifiers": [
             {
                 "source": k[0],
