@@ -17,7 +17,14 @@ from typing import Any
 from patron import errors
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, channel_value, identifier_value
-from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, ProfileReq, Unset
+from patron.customers.requests import (
+    UNSET,
+    ChannelReq,
+    CustomerRequest,
+    IdentifierReq,
+    ProfileReq,
+    Unset,
+)
 from patron.customers.resolve_enrolments import enrolments, parse_expiry
 from patron.customers.resolve_fields import MAX_STRING, check_json, typed_fields
 from patron.customers.resolved import (
@@ -47,6 +54,7 @@ __all__ = [
     "parse_expiry",
     "resolve",
     "resolve_account",
+    "resolve_identifier",
     "resolve_profile_key",
     "resolve_source",
 ]
@@ -223,6 +231,25 @@ def _name(value: str | Unset | None, path: str, problems: Problems) -> str | Uns
     return trimmed
 
 
+def resolve_identifier(
+    ident: IdentifierReq, config: OrgConfig, problems: Problems
+) -> RIdentifier | None:
+    """An identifier's type checked and value normalised (SPEC 5.3), or None after an error."""
+    if ident.type not in IDENTIFIER_TYPES:
+        problems.error(
+            errors.INVALID_IDENTIFIER,
+            f"{ident.type!r} is not an identifier type",
+            f"{ident.field}.type",
+        )
+        return None
+    try:
+        value = identifier_value(ident.type, ident.value, config.default_country)
+    except InvalidValue as exc:
+        problems.error(exc.entry, exc.message, f"{ident.field}.value")
+        return None
+    return RIdentifier(ident.type, value, ident.field)
+
+
 def _fill_profile(
     profile: RProfile, entry: ProfileReq, config: OrgConfig, problems: Problems
 ) -> None:
@@ -233,21 +260,12 @@ def _fill_profile(
         profile.last_name = _name(entry.last_name, f"{prefix}lastName", problems)
     seen = {(i.type, i.value) for i in profile.identifiers}
     for ident in entry.identifiers:
-        if ident.type not in IDENTIFIER_TYPES:
-            problems.error(
-                errors.INVALID_IDENTIFIER,
-                f"{ident.type!r} is not an identifier type",
-                f"{ident.field}.type",
-            )
+        resolved_ident = resolve_identifier(ident, config, problems)
+        if resolved_ident is None:
             continue
-        try:
-            value = identifier_value(ident.type, ident.value, config.default_country)
-        except InvalidValue as exc:
-            problems.error(exc.entry, exc.message, f"{ident.field}.value")
-            continue
-        if (ident.type, value) not in seen:  # the same identifier twice adds it once
-            seen.add((ident.type, value))
-            profile.identifiers.append(RIdentifier(ident.type, value, ident.field))
+        if (resolved_ident.type, resolved_ident.value) not in seen:  # twice adds it once
+            seen.add((resolved_ident.type, resolved_ident.value))
+            profile.identifiers.append(resolved_ident)
     for channel in entry.channels:
         resolved = _channel(channel, profile.key[0], config, problems)
         if resolved is not None:

@@ -17,12 +17,21 @@ from patron import errors
 from patron.auth.principal import Principal
 from patron.conditions import IdempotencyKey, IfMatch, StoredResponse
 from patron.customers import idempotency, repository, writes
+from patron.customers.identifier_change import ResolvedChange, plan_change, resolve_change
 from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
-from patron.customers.requests import CustomerRequest
+from patron.customers.requests import CustomerRequest, IdentifierChangeRequest
 from patron.customers.resolve import resolve
-from patron.customers.store import Target, Updated, identifier_pairs, not_found, update_one
+from patron.customers.store import (
+    Holders,
+    Target,
+    Updated,
+    change_one,
+    identifier_pairs,
+    not_found,
+    update_one,
+)
 from patron.db.driver import Connection, Database, UniqueViolation
 from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
@@ -177,6 +186,63 @@ async def update(
             if attempt == ATTEMPTS or not lost_race(exc):
                 raise identifier_taken(exc, problems) from None
     raise AssertionError("unreachable")
+
+
+async def change_identifiers(
+    db: Database,
+    config: OrgConfig,
+    principal: Principal,
+    target: Target,
+    request: IdentifierChangeRequest,
+    *,
+    request_id: str,
+    dry_run: bool,
+    retry: IdempotencyKey | None = None,
+    if_match: IfMatch | None = None,
+    answer: Answer,
+) -> Written:
+    """Remove, then add, identifiers of one profile of a customer named by id (SPEC 10.1)."""
+    assert target.customer_id is not None
+    actor = _actor(principal)
+    key = target.default_key
+    for attempt in range(1, ATTEMPTS + 1):
+        now = utcnow()
+        change, problems = resolve_change(request, config)
+        try:
+            async with db.transaction(write=True) as conn:
+                if retry is not None and not dry_run:
+                    replay = await idempotency.claim(conn, config.org_id, retry, now)
+                    if replay is not None:
+                        return replay
+                updated = await change_one(
+                    conn,
+                    config,
+                    target,
+                    sorted({(a.type, a.value) for a in change.add}),
+                    _change_planner(key, change, problems, now, actor),
+                    problems,
+                    actor=actor,
+                    now=now,
+                    request_id=request_id,
+                    dry_run=dry_run,
+                    accepts=None if if_match is None else if_match.refusal,
+                )
+                return await _finish(conn, config, updated, dry_run, retry, answer)
+        except UniqueViolation as exc:
+            if attempt == ATTEMPTS or not lost_race(exc):
+                raise identifier_taken(exc, problems) from None
+    raise AssertionError("unreachable")
+
+
+def _change_planner(
+    key: ProfileKey, change: ResolvedChange, problems: Problems, now: datetime, actor: Actor
+) -> Callable[[Customer, Holders], Plan]:
+    """The changeIdentifier planner for one run, waiting for the locked customer and holders."""
+
+    def decide(customer: Customer, holders: Holders) -> Plan:
+        return plan_change(customer, key, change, problems, holders=holders, now=now, actor=actor)
+
+    return decide
 
 
 async def _finish(
