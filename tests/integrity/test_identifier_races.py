@@ -125,3 +125,57 @@ def test_rule_12_racing_updates_adding_one_email_in_two_sources(
             responses = asyncio.run(_at_once(base, calls, auth))
             _one_won(responses, 8053)
             assert len(holders(client, org, "email", email)) == 1
+
+
+def _change(cid: int, source: str, body: dict[str, Any]) -> Call:
+    return ("POST", f"/v2/customers/{cid}/changeIdentifier", {"source": source}, body)
+
+
+def test_rule_10_1_racing_to_add_one_identifier_to_two_customers(
+    client: TestClient, database_url: str, two_sources: tuple[str, dict[str, str]]
+) -> None:
+    org, auth = two_sources
+    a = register(client, auth, "INSTORE", ("mobile", "919997200001"))
+    b = register(client, auth, "INSTORE", ("mobile", "919997200002"))
+    c = register(client, auth, "ECOMMERCE", ("mobile", "919997200003"))
+    with live_server(database_url) as base:
+        for r in range(ROUNDS):
+            # Even rounds race within one source (8008), odd rounds across two (8053).
+            rival, source, code = (b, "INSTORE", 8008) if r % 2 == 0 else (c, "ECOMMERCE", 8053)
+            card = f"CARD-{r}"
+            add = {"add": [{"type": "cardnumber", "value": card}]}
+            calls = [_change(a, "INSTORE", add), _change(rival, source, add)]
+            responses = asyncio.run(_at_once(base, calls, auth))
+            _one_won(responses, code)
+            assert len(holders(client, org, "cardnumber", card)) == 1
+
+
+def test_rule_10_1_removing_from_one_customer_while_another_adds_it(
+    client: TestClient, database_url: str, two_sources: tuple[str, dict[str, str]]
+) -> None:
+    org, auth = two_sources
+    b = register(client, auth, "ECOMMERCE", ("mobile", "919997300002"))
+    taken = 0
+    with live_server(database_url) as base:
+        for r in range(ROUNDS):
+            card = f"MOVE-{r}"
+            a = register(
+                client, auth, "INSTORE", ("mobile", f"9199974{r:05d}"), ("cardnumber", card)
+            )
+            calls = [
+                _change(a, "INSTORE", {"remove": [{"type": "cardnumber", "value": card}]}),
+                _change(b, "ECOMMERCE", {"add": [{"type": "cardnumber", "value": card}]}),
+            ]
+            removal, addition = asyncio.run(_at_once(base, calls, auth))
+            assert removal.status_code == 200, removal.text
+            found = holders(client, org, "cardnumber", card)
+            if addition.status_code == 200:
+                taken += 1
+                assert found == {b}
+            else:
+                # The add was planned before the removal committed: refused as it would be
+                # had it come first, and the value ends with nobody.
+                assert addition.status_code == 409, addition.text
+                assert addition.json()["errors"][0]["code"] == 8053
+                assert found == set()
+    assert taken > 0  # the freed value was taken at least once
