@@ -17,10 +17,10 @@ from patron.customers.model import Actor, Customer, Holder, Profile, ProfileKey,
 from patron.customers.normalise import InvalidValue, identifier_value
 from patron.customers.planner import Change, Plan, Writes
 from patron.customers.requests import IdentifierChangeRequest
-from patron.customers.resolve import resolve_identifier
+from patron.customers.resolve import identifier_type, resolve_identifier
 from patron.customers.resolved import RIdentifier
 from patron.errors import Problems
-from patron.orgs.model import IDENTIFIER_TYPES, OrgConfig
+from patron.orgs.model import OrgConfig
 
 Pair = tuple[str, str]
 
@@ -61,19 +61,15 @@ def resolve_change(
         if resolved is not None:
             out.add.append(resolved)
     for ident in request.remove:
-        if ident.type not in IDENTIFIER_TYPES:
-            problems.error(
-                errors.INVALID_IDENTIFIER,
-                f"{ident.type!r} is not an identifier type",
-                f"{ident.field}.type",
-            )
+        type_ = identifier_type(ident, problems)
+        if type_ is None:
             continue
         sent = str(ident.value).strip()
         try:
-            values = [identifier_value(ident.type, ident.value, config.default_country)]
+            values = [identifier_value(type_, ident.value, config.default_country)]
         except InvalidValue:
             values = []  # not a valid value today; it may still be stored as sent
-        out.remove.append(Removal(ident.type, tuple(dict.fromkeys([*values, sent])), ident.field))
+        out.remove.append(Removal(type_, tuple(dict.fromkeys([*values, sent])), ident.field))
     return out, problems
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "RIdentifier",
     "RProfile",
     "Resolved",
+    "identifier_type",
     "parse_expiry",
     "resolve",
     "resolve_account",
@@ -235,6 +236,19 @@ def resolve_identifier(
     ident: IdentifierReq, config: OrgConfig, problems: Problems
 ) -> RIdentifier | None:
     """An identifier's type checked and value normalised (SPEC 5.3), or None after an error."""
+    type_ = identifier_type(ident, problems)
+    if type_ is None:
+        return None
+    try:
+        value = identifier_value(type_, ident.value, config.default_country)
+    except InvalidValue as exc:
+        problems.error(exc.entry, exc.message, f"{ident.field}.value")
+        return None
+    return RIdentifier(type_, value, ident.field)
+
+
+def identifier_type(ident: IdentifierReq, problems: Problems) -> str | None:
+    """The identifier type an entry names, or None after recording 8013."""
     if ident.type not in IDENTIFIER_TYPES:
         problems.error(
             errors.INVALID_IDENTIFIER,
@@ -242,12 +256,7 @@ def resolve_identifier(
             f"{ident.field}.type",
         )
         return None
-    try:
-        value = identifier_value(ident.type, ident.value, config.default_country)
-    except InvalidValue as exc:
-        problems.error(exc.entry, exc.message, f"{ident.field}.value")
-        return None
-    return RIdentifier(ident.type, value, ident.field)
+    return ident.type
 
 
 def _fill_profile(
