@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from patron import errors
 from patron.api.query import QueryParam
+from patron.customers.embed import DESCRIPTION as EMBED_DESCRIPTION
 from patron.customers.lookup import Lookup, parse_lookup, profile_selector
 from patron.customers.model import ProfileKey
 from patron.customers.store import Target
@@ -26,6 +27,7 @@ SOURCE = QueryParam("source", "A source of the org, case-insensitive.")
 ACCOUNT_ID = QueryParam("accountId", "Required when the source has accounts.")
 IDENTIFIER_NAME = QueryParam("identifierName", "An identifier type, e.g. mobile.")
 IDENTIFIER_VALUE = QueryParam("identifierValue", "Normalised like stored values.")
+EMBED = QueryParam("embed", EMBED_DESCRIPTION)
 LOOKUP = (SOURCE, ACCOUNT_ID, IDENTIFIER_NAME, IDENTIFIER_VALUE)
 
 

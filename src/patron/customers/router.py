@@ -30,7 +30,8 @@ from patron.auth.caller import Caller, caller
 from patron.auth.deps import CallerDep
 from patron.conditions import REPLAY_HEADER, StoredResponse
 from patron.customers import params, service
-from patron.customers.params import ACCOUNT_ID, LOOKUP, SOURCE, read_extra
+from patron.customers.embed import Embeds, apply_embeds, parse_embed
+from patron.customers.params import ACCOUNT_ID, EMBED, LOOKUP, SOURCE, read_extra
 from patron.customers.render import customer_wire, etag, history_wire, write_answer
 from patron.customers.schemas import (
     CustomerOut,
@@ -44,7 +45,6 @@ from patron.customers.schemas import (
     to_request,
 )
 from patron.customers.store import Target
-from patron.orgs.model import OrgConfig
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
 
@@ -68,13 +68,13 @@ def _written(request: Request, result: service.Written, kind: str) -> Response:
     return Response(answer.body, answer.status, headers, media_type="application/json")
 
 
-def _details(found: service.Found, config: OrgConfig) -> Response:
+async def _details(who: Caller, found: service.Found, embeds: Embeds) -> Response:
     c = found.customer
     keys = found.selected if found.selected is not None else list(c.profiles)
     profiles = [c.profiles[k] for k in keys if k in c.profiles]
-    return JsonResponse(
-        customer_wire(c, profiles, config, found.warnings), headers={"ETag": etag(c)}
-    )
+    details = customer_wire(c, profiles, who.config, found.warnings + embeds.warnings)
+    await apply_embeds(embeds, who.db, who.config, c, details)
+    return JsonResponse(details, headers={"ETag": etag(c)})
 
 
 @router.post(
@@ -115,13 +115,14 @@ async def lookup_customer(request: Request) -> Response:
 @router.get(
     "/v2/customers/lookup/customerDetails",
     responses={200: {"model": CustomerOut}},
-    openapi_extra=read_extra(*LOOKUP),
+    openapi_extra=read_extra(*LOOKUP, EMBED),
 )
 async def customer_details_by_lookup(request: Request) -> Response:
     """A customer's full details, found by identifier, with the profile of that source/account."""
     who = await caller(request)
     lookup = params.lookup(request, who.config, allow_all=True)
-    return _details(await service.details_by_lookup(who.db, who.config, lookup), who.config)
+    embeds = parse_embed(EMBED.read(request))
+    return await _details(who, await service.details_by_lookup(who.db, who.config, lookup), embeds)
 
 
 @router.put(
@@ -140,14 +141,15 @@ async def update_customer_by_lookup(request: Request) -> Response:
 @router.get(
     "/v2/customers/{customer_id}",
     responses={200: {"model": CustomerOut}},
-    openapi_extra=read_extra(SOURCE, ACCOUNT_ID),
+    openapi_extra=read_extra(SOURCE, ACCOUNT_ID, EMBED),
 )
 async def customer_details(customer_id: str, request: Request) -> Response:
     """A customer's full details by id: one source's profile, or every profile with `source=ALL`."""
     who = await caller(request)
     cid = params.customer_id(customer_id)
     key = params.selected_profile(request, who.config)
-    return _details(await service.details_by_id(who.db, who.config, cid, key), who.config)
+    embeds = parse_embed(EMBED.read(request))
+    return await _details(who, await service.details_by_id(who.db, who.config, cid, key), embeds)
 
 
 @router.put(

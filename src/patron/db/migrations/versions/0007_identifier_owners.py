@@ -1,7 +1,7 @@
 """identifier owners: one customer per (type, value) in an org, kept by the database
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-06 21:00:00.000000
 
 Until now only the per-source key of `identifiers` was a constraint; rule 4 (one customer per
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
