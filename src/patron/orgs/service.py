@@ -149,27 +149,24 @@ async def _check_conflicts(
         conn, org_id, [t.code for t in doc.tills], [c.key for c in doc.oauth_clients]
     )
     for i, till in enumerate(doc.tills):
-        if till.code in tills:
-            problems.append(
-                Problem(
-                    errors.CREDENTIAL_TAKEN,
-                    f"till code {till.code!r} is already used by org {tills[till.code]!r}",
-                    f"tills[{i}].code",
-                )
-            )
+        if (held := tills.get(till.code.lower())) is not None:
+            problems.append(_taken("till code", till.code, held, f"tills[{i}].code"))
     for i, client in enumerate(doc.oauth_clients):
-        if client.key in clients:
-            problems.append(
-                Problem(
-                    errors.CREDENTIAL_TAKEN,
-                    f"OAuth key {client.key!r} is already used by org {clients[client.key]!r}",
-                    f"oauthClients[{i}].key",
-                )
-            )
+        if (held := clients.get(client.key.lower())) is not None:
+            problems.append(_taken("OAuth key", client.key, held, f"oauthClients[{i}].key"))
     if stored is not None:
         problems += await _removed_in_use(conn, org_id, doc, stored)
     if problems:
         raise ApiError(problems)
+
+
+def _taken(what: str, given: str, held: tuple[str, OrgId], path: str) -> Problem:
+    """A credential another org holds, naming its spelling there when only the case differs."""
+    spelling, holder = held
+    message = f"{what} {given!r} is already used by org {holder!r}"
+    if spelling != given:
+        message += f" (as {spelling!r}: codes and keys are compared ignoring case)"
+    return Problem(errors.CREDENTIAL_TAKEN, message, path)
 
 
 async def _removed_in_use(

@@ -72,16 +72,19 @@ def report_duplicates(conn: sa.Connection) -> int:
     for org_id, type_, value, customer_id in rows:
         holders.setdefault((org_id, type_, value), set()).add(int(customer_id))
     for (org_id, type_, value), ids in sorted(holders.items()):
-        owner, *others = sorted(ids)
+        customers = sorted(ids)
         log.warning(
-            "identifier held by %d customers: org=%s type=%s value=%r customers=%s;"
-            " customer %d owns it, the others keep their rows until an operator removes them",
-            len(ids),
-            org_id,
-            type_,
-            value,
-            ",".join(str(i) for i in [owner, *others]),
-            owner,
+            "an identifier is held by several customers; the lowest id owns it, every row was kept",
+            extra={
+                "fields": {
+                    "org": org_id,
+                    "type": type_,
+                    "value": value,
+                    "escaped": ascii(value),
+                    "customers": customers,
+                    "owner": customers[0],
+                }
+            },
         )
     return len(holders)
 
