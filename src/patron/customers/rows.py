@@ -45,9 +45,12 @@ class PlanRows:
     """Rows per part: `removed_identifiers` (delete from `identifiers`), `released_owners`
     (delete from `identifier_owners`), `new_profiles` (insert), `profiles` (update), `owners`
     (insert into `identifier_owners`), `identifiers` (insert), `channels` (upsert into
-    `comm_channels`), `enrolments` (insert), `credits` (insert into `points_ledger`)."""
+    `comm_channels`), `enrolments` (insert), `credits` (insert into `points_ledger`),
+    `subscriptions` (upsert: consent states)."""
     changes: list[dict[str, Any]]
     """The history entry's list of changes (`customer_history`, one row)."""
+    context: dict[str, Any] | None
+    """The history entry's provenance beyond who and when (`customer_history.context`)."""
     events: list[Event]
     """The outbox rows, in the order their ids follow."""
 
@@ -62,6 +65,7 @@ PARTS = (
     "channels",
     "enrolments",
     "credits",
+    "subscriptions",
 )
 """The parts of `PlanRows.parts`, in the order statements run: deletes first (a value removed
 by one request is free before anything is added), then parents before children."""
@@ -130,6 +134,9 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
             {"program_id": cr.program_id, "points": cr.points, "expires_at": cr.expires_at}
             for cr in w.credits
         ],
+        "subscriptions": [
+            {"channel": ch, "priority": pr, "type": t} for ch, pr, t in w.subscriptions
+        ],
     }
     # The history entry and the events carry the same list.
     changes = [ch.to_wire() for ch in plan.changes]
@@ -143,7 +150,7 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
         registered=registered,
         changes=changes,
     )
-    return PlanRows(stamp, customer_row(plan), parts, changes, events)
+    return PlanRows(stamp, customer_row(plan), parts, changes, plan.context, events)
 
 
 def customer_row(plan: Plan) -> dict[str, Any]:
