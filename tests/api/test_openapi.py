@@ -99,12 +99,15 @@ def test_the_lookup_parameters_are_declared_required(
 
 
 def test_an_update_by_id_declares_its_source_required(client: TestClient) -> None:
-    """The profile an update by id defaults to is named by `source`, which it cannot go without."""
-    operation = client.get("/openapi.json").json()["paths"]["/v2/customers/{customer_id}"]
+    """The profile a write by id names with `source` (an update, changeIdentifier) is required."""
+    doc_paths = client.get("/openapi.json").json()["paths"]
+    operation = doc_paths["/v2/customers/{customer_id}"]
     query = {
         m: [p for p in operation[m]["parameters"] if p["in"] == "query"] for m in ("get", "put")
     }
     assert [p["name"] for p in query["put"] if p["required"]] == ["source"]
+    change = doc_paths["/v2/customers/{customer_id}/changeIdentifier"]["post"]["parameters"]
+    assert [p["name"] for p in change if p["in"] == "query" and p["required"]] == ["source"]
     assert not [p for p in query["get"] if p["required"]]
 
 

@@ -209,7 +209,7 @@ async def _update(
     "/v2/customers/{customer_id}/changeIdentifier",
     responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
     openapi_extra=write_extra(
-        IdentifierChangeIn, SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
+        IdentifierChangeIn, WRITE_SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
     ),
 )
 async def change_identifier(customer_id: str, request: Request) -> Response:
