@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patron.api.openapi import ERROR_RESPONSES
+from patron.api.openapi import ERROR_RESPONSES, IdLink
 from patron.api.responses import JsonResponse
 from patron.api.write_request import (
     PRECONDITION_FAILED,
@@ -31,20 +31,40 @@ from patron.auth.deps import CallerDep
 from patron.conditions import REPLAY_HEADER, StoredResponse
 from patron.customers import params, service
 from patron.customers.embed import Embeds, apply_embeds, parse_embed
-from patron.customers.params import ACCOUNT_ID, EMBED, LOOKUP, SOURCE, read_extra
+from patron.customers.params import (
+    ACCOUNT_ID,
+    EMBED,
+    LOOKUP,
+    SOURCE,
+    WRITE_LOOKUP,
+    WRITE_SOURCE,
+    read_extra,
+)
 from patron.customers.render import customer_wire, etag, history_wire, write_answer
 from patron.customers.schemas import (
     CustomerOut,
     CustomerRegisterIn,
     CustomerUpdateIn,
     HistoryOut,
+    IdentifierChangeIn,
     LookupOut,
     WriteOut,
+    to_identifier_change,
     to_request,
 )
 from patron.customers.store import Target
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
+
+LOOKUP_LINKS = IdLink(
+    path="/v2/customers/lookup",
+    method="get",
+    status="200",
+    value="$response.body#/entity",
+    parameter="customer_id",
+    prefix="/v2/customers/{customer_id}",
+)
+"""The lookup's answer leads to every route of the customer it found."""
 
 
 def _answer(result: service.WriteResult) -> StoredResponse:
@@ -126,7 +146,7 @@ async def customer_details_by_lookup(request: Request) -> Response:
 @router.put(
     "/v2/customers/lookup",
     responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
-    openapi_extra=write_extra(CustomerUpdateIn, *LOOKUP, *WRITE_FLAGS, conditional=True),
+    openapi_extra=write_extra(CustomerUpdateIn, *WRITE_LOOKUP, *WRITE_FLAGS, conditional=True),
 )
 async def update_customer_by_lookup(request: Request) -> Response:
     """Update Customer Details by lookup: change a customer found by identifier, atomically."""
@@ -153,7 +173,9 @@ async def customer_details(customer_id: str, request: Request) -> Response:
 @router.put(
     "/v2/customers/{customer_id}",
     responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
-    openapi_extra=write_extra(CustomerUpdateIn, SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True),
+    openapi_extra=write_extra(
+        CustomerUpdateIn, WRITE_SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
+    ),
 )
 async def update_customer(customer_id: str, request: Request) -> Response:
     """The same update as by lookup, the customer named by id; `source` names the default profile."""
@@ -174,6 +196,34 @@ async def _update(
         who.principal,
         write.target,
         to_request(write.body),
+        request_id=who.request_id,
+        dry_run=write.dry_run,
+        retry=write.retry,
+        if_match=write.if_match,
+        answer=_answer,
+    )
+    return _written(request, result, "update")
+
+
+@router.post(
+    "/v2/customers/{customer_id}/changeIdentifier",
+    responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
+    openapi_extra=write_extra(
+        IdentifierChangeIn, WRITE_SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
+    ),
+)
+async def change_identifier(customer_id: str, request: Request) -> Response:
+    """Remove, then add, identifiers of one profile (`source`, `accountId`), atomically."""
+    who = await caller(request)
+    target = params.id_target(request, who.config, params.customer_id(customer_id))
+    write = await read_write(request, IdentifierChangeIn, target=target, conditional=True)
+    assert write.target is not None  # a request that names none has had its problem reported
+    result = await service.change_identifiers(
+        who.db,
+        who.config,
+        who.principal,
+        write.target,
+        to_identifier_change(write.body),
         request_id=who.request_id,
         dry_run=write.dry_run,
         retry=write.retry,
