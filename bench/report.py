@@ -124,14 +124,42 @@ def import_target(imported: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _import_line(imported: dict[str, Any] | None) -> str:
+IMPORT_OVER_LOADER = 0.3
+"""`patron import`'s customers/s over the bench loader's (bench/load_pg.py, its COPY phase)."""
+
+
+def loader_rate(load: dict[str, Any]) -> float | None:
+    """The bench loader's customers per second over its COPY phase (keys and indexes dropped)."""
+    seconds = load.get("seconds", {}).get("copy")
+    return round(load["customers"] / seconds, 1) if seconds else None
+
+
+def import_ratio_target(imported: dict[str, Any], load: dict[str, Any]) -> dict[str, Any]:
+    """The import against the loader of the same run: at least IMPORT_OVER_LOADER of its rate."""
+    ratio = _ratio(imported["customers_per_second"], loader_rate(load))
+    return {
+        "target": f"patron import >= {IMPORT_OVER_LOADER}x the bench loader's customers/s",
+        "value": ratio,
+        "unit": "x",
+        "met": None if ratio is None else ratio >= IMPORT_OVER_LOADER,
+    }
+
+
+def _import_line(imported: dict[str, Any] | None, load: dict[str, Any] | None = None) -> str:
     if not imported:
         return "No import was measured."
+    loader = loader_rate(load) if load else None
+    against = (
+        f"; the bench loader's COPY stored {loader:,.0f} customers/s in the same run, so the"
+        f" import ran at {imported['customers_per_second'] / loader:.2f}x the loader"
+        if loader
+        else ""
+    )
     return (
         f"Bulk import: `patron import` of {imported['customers']:,} registrations"
         f" ({imported['file_mb']:,.1f} MB of JSON Lines) into a fresh PostgreSQL org took"
         f" {imported['seconds']:,.1f} s: {imported['customers_per_second']:,.0f} customers/s"
-        " (command wall time, start-up included)."
+        f" (command wall time, start-up included){against}."
     )
 
 
@@ -261,7 +289,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"PostgreSQL load phases: COPY {_fmt(pg['seconds']['copy'])} s, keys and indexes"
         f" {_fmt(pg['seconds']['constraints'])} s, VACUUM ANALYZE"
         f" {_fmt(pg['seconds']['vacuum_analyze'])} s; database size {_fmt(pg['size_mb'], 0)} MB.",
-        _import_line(data.get("import")),
+        _import_line(data.get("import"), data.get("load", {}).get("postgresql")),
         _ledger_line(data.get("ledger")),
         f"Raw figures of every run: `{data['results_file']}`.",
     ]

@@ -415,7 +415,11 @@ def bench(cfg: Config) -> dict[str, Any]:
         "server_exceptions": runner.exceptions,
         "enrolment_pools": {k: asdict(v) for k, v in runner.pools.items()},
     }
-    data["targets"] = [*report.targets(med, rat, rss_max), report.import_target(imported)]
+    data["targets"] = [
+        *report.targets(med, rat, rss_max),
+        report.import_target(imported),
+        report.import_ratio_target(imported, loads["postgresql"]),
+    ]
     report.write_json(path, data)
     section = report.markdown(data)
     if cfg.publish:

@@ -38,7 +38,7 @@ def test_rule_import_resumes_after_a_kill_without_applying_a_line_twice(
     file = write_jsonl(tmp_path / "big.jsonl", [_body(n) for n in range(1, LINES + 1)])
     patron_bin = Path(sys.executable).with_name("patron")
     proc = subprocess.Popen(
-        [patron_bin, "import", str(file), "--org", org, "--batch-size", "100"],
+        [patron_bin, "import", str(file), "--org", org, "--batch-size", "100", "--workers", "2"],
         env={**os.environ, "PATRON_DATABASE_URL": database_url},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -4,14 +4,18 @@ The rows are `patron.customers.rows.rows_of` of each plan, the same description 
 writers store (a test compares the stored rows), placed in COPY records in column order; so a
 customer imported in a batch cannot be told from one registered through the API except by its
 request id and actor.
+
+Building the records (`records`) needs no database, so the import's preparing processes build
+them beside the plans; `copy` then only numbers the events and streams the records in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from patron.customers.events import Event
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.customers.rows import PlanRows, Stamp, rows_of
@@ -28,13 +32,26 @@ class Registration:
     request_id: str
 
 
+@dataclass(slots=True)
+class Records:
+    """The COPY records of a batch of registrations, per customer table, and their events."""
+
+    rows: dict[str, list[tuple[Any, ...]]] = field(
+        default_factory=lambda: {table: [] for table in CUSTOMER_ROW_TABLES}
+    )
+    events: list[Event] = field(default_factory=list)
+    """In the order their outbox ids follow (numbered by `copy`, in its transaction)."""
+
+
 _ID_SOURCES = {"customers": ("customer_id_seq", "id"), "outbox": ("outbox_id_seq", "rowid")}
 """Per table: the PostgreSQL sequence, and the SQLite column whose MAX + 1 a single write uses
 (customers: MAX(id) + 1; outbox ids follow the rowids SQLite gives the rows)."""
 
 
-async def _ids(conn: Connection, table: str, count: int) -> list[int]:
-    """`count` new ids for `table`, allocated the way one API write allocates them."""
+async def new_ids(conn: Connection, table: str, count: int) -> list[int]:
+    """`count` new ids for `table` ("customers" or "outbox"), allocated as one API write does."""
+    if count == 0:
+        return []
     sequence, column = _ID_SOURCES[table]
     if conn.dialect == "postgresql":
         rows = await conn.fetch(f"SELECT nextval('{sequence}') FROM generate_series(1, $1)", count)
@@ -44,15 +61,11 @@ async def _ids(conn: Connection, table: str, count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-async def store(
-    conn: Connection, org_id: OrgId, items: list[Registration], *, actor: Actor, now: datetime
-) -> list[int]:
-    """Store every registration and its events; returns the new customer ids, in order."""
-    if not items:
-        return []
-    ids = await _ids(conn, "customers", len(items))
-    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
-    events = []
+def records(
+    org_id: OrgId, items: list[Registration], ids: list[int], *, actor: Actor, now: datetime
+) -> Records:
+    """The records that store each registration under its new id (in order). Pure."""
+    out = Records()
     for item, new_id in zip(items, ids, strict=True):
         c = item.plan.customer
         c.id = new_id
@@ -61,16 +74,32 @@ async def store(
             Stamp(org_id, new_id, c.version, now, actor, item.request_id),
             registered=True,
         )
-        _add(rows, written)
-        events += written.events
-    outbox_ids = await _ids(conn, "outbox", len(events))
-    rows["outbox"] = [
+        _add(out.rows, written)
+        out.events += written.events
+    return out
+
+
+async def copy(conn: Connection, org_id: OrgId, batch: Records, now: datetime) -> None:
+    """Store the records and their events (the outbox ids taken here, in the events' order)."""
+    outbox_ids = await new_ids(conn, "outbox", len(batch.events))
+    outbox = [
         (org_id, oid, e.event_id, e.subject, e.payload, now)
-        for oid, e in zip(outbox_ids, events, strict=True)
+        for oid, e in zip(outbox_ids, batch.events, strict=True)
     ]
     for table, columns in _COLUMNS.items():
-        if rows[table]:
-            await conn.copy_records(table, columns, rows[table])
+        rows = outbox if table == "outbox" else batch.rows[table]
+        if rows:
+            await conn.copy_records(table, columns, rows)
+
+
+async def store(
+    conn: Connection, org_id: OrgId, items: list[Registration], *, actor: Actor, now: datetime
+) -> list[int]:
+    """Store every registration and its events; returns the new customer ids, in order."""
+    if not items:
+        return []
+    ids = await new_ids(conn, "customers", len(items))
+    await copy(conn, org_id, records(org_id, items, ids, actor=actor, now=now), now)
     return ids
 
 

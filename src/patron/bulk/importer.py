@@ -3,13 +3,18 @@
 Each batch is one write transaction. Its lines are read and resolved with the API's code
 (`patron.bulk.lines`); the holders of every identifier the batch's registrations claim are read
 in one statement; each registration is planned (`planner.plan`, the API's function) against
-those holders plus the identifiers claimed by earlier lines of the batch, so two lines claiming
-one identifier end as two sequential API calls would: the first wins, the second gets 8008 or
-8053. Registrations are stored together with COPY (`batch_writes`); an update line (one with a
-`lookup`) first stores the registrations before it, then takes the API's update path (lock,
-load, holders, plan, `writes.apply`). The batch's refused lines go to the reject file and the
-import's committed point (`import_runs`) moves in the same transaction, so a re-run resumes after
-the last committed batch and applies nothing twice.
+those holders plus the identifiers claimed by earlier lines of the batch
+(`patron.bulk.planning`), so two lines claiming one identifier end as two sequential API calls
+would: the first wins, the second gets 8008 or 8053. Registrations are stored together with COPY
+(`batch_writes`); an update line (one with a `lookup`) first stores the registrations before it,
+then takes the API's update path (lock, load, holders, plan, `writes.apply`). The batch's refused
+lines go to the reject file and the import's committed point (`import_runs`) moves in the same
+transaction, so a re-run resumes after the last committed batch and applies nothing twice.
+
+With preparing processes (`patron.bulk.workers`, one per CPU by default), batches of
+registrations are read, resolved, planned and turned into COPY records there, a batch per
+process ahead of the one being stored; this process reads the holders, takes the ids and
+streams the records, in file order. A batch with update lines is applied here as above.
 
 A unique key that refuses a row (a concurrent writer took an identifier after the batch read
 its holders) rolls the batch back; it is then retried line by line, and only the guilty lines
@@ -19,37 +24,34 @@ in another; the line is run alone once more to tell which).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from patron.bulk import batch_writes, checkpoints
+from patron.bulk import batch_writes, checkpoints, workers
 from patron.bulk.batch_writes import Registration
 from patron.bulk.checkpoints import ImportRun
 from patron.bulk.formats import FileProblem, Format, Line, count_lines, fingerprint, read_lines
 from patron.bulk.lines import Prepared, Refused, prepare, reject_entry
+from patron.bulk.planning import ACTOR, Claims, claim, plan_registration, request_id
 from patron.bulk.progress import Reporter
+from patron.bulk.workers import Lane, Planned
 from patron.customers import repository, service
-from patron.customers.model import Actor, Holder
-from patron.customers.planner import plan
 from patron.customers.store import Target, update_one
 from patron.db.driver import Connection, Database, UniqueViolation
 from patron.errors import ApiError, Problems
 from patron.orgs.model import OrgConfig
 
-ACTOR = Actor("import", "IMPORT")
-"""Who history entries and events of imported lines name (`by`: code `import`, type `IMPORT`)."""
+__all__ = ["ACTOR", "DEFAULT_BATCH_SIZE", "Summary", "request_id", "run_import", "utcnow"]
 
 DEFAULT_BATCH_SIZE = 2000
-
-
-def request_id(import_id: str, line: int) -> str:
-    """The request id of an imported line: `import:<import id>:<line>` (at most 50 characters)."""
-    return f"import:{import_id}:{line}"
 
 
 @dataclass(slots=True)
@@ -64,11 +66,32 @@ class Summary:
     refused: int
     seconds: float
     already_finished: bool = False
+    workers: int = 0
+    """Preparing processes this run used (0: it prepared its lines itself)."""
 
     @property
     def lines_per_second(self) -> float:
         """Lines handled by this run (applied or refused) per second."""
         return (self.applied + self.refused) / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What applying a batch did: lines applied, and the refused lines' reject entries."""
+
+    applied: int
+    refused: int
+    rejects: bytes
+
+
+@dataclass(slots=True)
+class _Job:
+    """A batch handed to a preparing process, and the time its lines are applied at."""
+
+    lines: list[Line]
+    now: datetime
+    lane: Lane
+    planned: asyncio.Task[Planned]
 
 
 def _batches(lines: Iterator[Line], size: int) -> Iterator[list[Line]]:
@@ -103,11 +126,10 @@ class _Importer:
         now = utcnow()
         prepared = [prepare(line, self.config, now) for line in lines]
         try:
-            await self._commit(lines, prepared, now, {})
+            await self._commit(lines, now, lambda conn: self._apply(conn, lines, prepared, now, {}))
         except UniqueViolation as exc:
             if len(lines) > 1:
-                for line in lines:
-                    await self.batch([line])
+                await self._one_by_one(lines)
                 return
             if attempt < service.ATTEMPTS and service.lost_race(exc):
                 # The line lost a race for an identifier: run alone again, it reads the
@@ -117,19 +139,54 @@ class _Importer:
             item = prepared[0]
             problems = item.problems if isinstance(item, Prepared) else Problems()
             taken = service.identifier_taken(exc, problems)
-            await self._commit(lines, [prepare(lines[0], self.config, now)], now, {0: taken})
+            again = [prepare(lines[0], self.config, now)]
+            await self._commit(
+                lines, now, lambda conn: self._apply(conn, lines, again, now, {0: taken})
+            )
+
+    async def _one_by_one(self, lines: list[Line]) -> None:
+        for line in lines:
+            await self.batch([line])
+
+    async def prepared_batch(self, job: _Job, handed_back: Callable[[], None]) -> None:
+        """Apply a batch a preparing process planned; `handed_back` once the lane is free."""
+        planned = await job.planned
+        if planned.mixed:
+            handed_back()
+            await self.batch(job.lines)
+            return
+        freed = False
+
+        async def apply(conn: Connection) -> _Outcome:
+            nonlocal planned, freed
+            if planned.wanted:
+                stored = await repository.holders(conn, self.config.org_id, planned.wanted)
+                if stored:
+                    planned = await job.lane.replan(stored)
+            ids = await batch_writes.new_ids(conn, "customers", planned.accepted)
+            records = await job.lane.records(ids)
+            freed = True
+            handed_back()
+            await batch_writes.copy(conn, self.config.org_id, records, job.now)
+            return _Outcome(planned.accepted, planned.refused, planned.rejects)
+
+        try:
+            await self._commit(job.lines, job.now, apply)
+        except UniqueViolation:
+            if not freed:
+                raise
+            await self._one_by_one(job.lines)
 
     async def _commit(
         self,
         lines: list[Line],
-        prepared: list[Prepared | Refused],
         now: datetime,
-        forced: dict[int, ApiError],
+        apply: Callable[[Connection], Awaitable[_Outcome]],
     ) -> None:
         try:
             async with self.db.transaction(write=True) as conn:
-                applied, refused = await self._apply(conn, lines, prepared, now, forced)
-                data = b"".join(reject_entry(line, error) for line, error in refused)
+                outcome = await apply(conn)
+                data = outcome.rejects
                 if data:
                     # Before the commit: a batch that does not commit has its entries cut off
                     # again (here, or by the resume that truncates to the committed offset).
@@ -140,8 +197,8 @@ class _Importer:
                 moved = replace(
                     self.run,
                     last_line=lines[-1].number,
-                    applied=self.run.applied + applied,
-                    refused=self.run.refused + len(refused),
+                    applied=self.run.applied + outcome.applied,
+                    refused=self.run.refused + outcome.refused,
                     rejects_offset=self.run.rejects_offset + len(data),
                 )
                 await checkpoints.advance(conn, self.config.org_id, moved, now)
@@ -149,8 +206,8 @@ class _Importer:
             self.rejects.truncate(self.run.rejects_offset)
             raise
         self.run = moved
-        self.applied += applied
-        self.refused += len(refused)
+        self.applied += outcome.applied
+        self.refused += outcome.refused
 
     async def _apply(
         self,
@@ -159,7 +216,7 @@ class _Importer:
         prepared: list[Prepared | Refused],
         now: datetime,
         forced: dict[int, ApiError],
-    ) -> tuple[int, list[tuple[Line, ApiError]]]:
+    ) -> _Outcome:
         org_id = self.config.org_id
         wanted = {
             pair
@@ -168,17 +225,16 @@ class _Importer:
             for pair in item.pairs()
         }
         stored = await repository.holders(conn, org_id, sorted(wanted)) if wanted else {}
-        # Identifiers claimed by earlier lines of this batch that `stored` cannot know about.
-        claimed: dict[tuple[str, str], list[Holder]] = {}
+        claimed: Claims = {}
         pending: list[Registration] = []
-        refused: list[tuple[Line, ApiError]] = []
+        refused: list[bytes] = []
         applied = 0
         for n, (line, item) in enumerate(zip(lines, prepared, strict=True)):
             if n in forced:
-                refused.append((line, forced[n]))
+                refused.append(reject_entry(line, forced[n]))
                 continue
             if isinstance(item, Refused):
-                refused.append((line, item.error))
+                refused.append(reject_entry(line, item.error))
                 continue
             rid = request_id(self.run.import_id, line.number)
             if item.lookup is not None:
@@ -188,34 +244,18 @@ class _Importer:
                     pending = []
                 outcome = await self._update(conn, item, rid, now, claimed)
                 if outcome is not None:
-                    refused.append((line, outcome))
+                    refused.append(reject_entry(line, outcome))
                 else:
                     applied += 1
                 continue
-            holders = {
-                pair: [*stored.get(pair, ()), *claimed.get(pair, ())]
-                for pair in item.pairs()
-                if pair in stored or pair in claimed
-            }
-            p = plan(
-                None,
-                item.resolved,
-                item.problems,
-                self.config,
-                holders=holders,
-                now=now,
-                actor=ACTOR,
-            )
+            p = plan_registration(item, self.config, stored=stored, claimed=claimed, now=now)
             if p.errors:
-                refused.append((line, ApiError(p.errors, p.warnings)))
+                refused.append(reject_entry(line, ApiError(p.errors, p.warnings)))
                 continue
-            for key, type_, value in p.writes.new_identifiers:
-                # Not yet stored: a negative id stands for "another customer" until it is.
-                claimed.setdefault((type_, value), []).append(Holder(*key, -line.number))
             pending.append(Registration(p, rid))
             applied += 1
         await batch_writes.store(conn, org_id, pending, actor=ACTOR, now=now)
-        return applied, refused
+        return _Outcome(applied, len(refused), b"".join(refused))
 
     async def _update(
         self,
@@ -223,7 +263,7 @@ class _Importer:
         item: Prepared,
         rid: str,
         now: datetime,
-        claimed: dict[tuple[str, str], list[Holder]],
+        claimed: Claims,
     ) -> ApiError | None:
         """The API's update by lookup, inside the batch's transaction; the refusal, if any."""
         lk = item.lookup
@@ -241,8 +281,7 @@ class _Importer:
             )
         except ApiError as refusal:
             return refusal
-        for key, type_, value in updated.plan.writes.new_identifiers:
-            claimed.setdefault((type_, value), []).append(Holder(*key, updated.customer.id))
+        claim(claimed, updated.plan, updated.customer.id)
         return None
 
 
@@ -272,8 +311,12 @@ async def run_import(
     reject_path: Path,
     batch_size: int = DEFAULT_BATCH_SIZE,
     reporter: Callable[[int], Reporter],
+    preparing: int | None = None,
 ) -> Summary:
-    """Import `path` into the org (or resume it); FileProblem when the file cannot be used."""
+    """Import `path` into the org (or resume it); FileProblem when the file cannot be used.
+
+    `preparing` processes read, resolve and plan the lines (None: one per CPU when the import
+    has more than one batch; 0: this process does it all)."""
     started = time.monotonic()
     import_id = fingerprint(path, fmt)
     async with db.transaction(write=False) as conn:
@@ -293,16 +336,26 @@ async def run_import(
     if run.finished:
         return Summary(import_id, run.total_lines, run.last_line, 0, 0, 0.0, already_finished=True)
     skipped = run.last_line
+    if preparing is None:
+        preparing = workers.default_count(-(-(run.total_lines - run.last_line) // batch_size))
     with _open_rejects(reject_path, run.rejects_offset) as rejects:
         importer = _Importer(db, config, run, rejects)
         done_before = run.applied + run.refused
         with reporter(run.total_lines) as progress:
             progress.update(done_before, run.refused)
-            for lines in _batches(read_lines(path, fmt, after=run.last_line), batch_size):
-                await importer.batch(lines)
+
+            def report() -> None:
                 progress.update(
                     done_before + importer.applied + importer.refused, importer.run.refused
                 )
+
+            batches = _batches(read_lines(path, fmt, after=run.last_line), batch_size)
+            if preparing:
+                await _pipelined(importer, batches, workers.start(config, preparing), report)
+            else:
+                for lines in batches:
+                    await importer.batch(lines)
+                    report()
         async with db.transaction(write=True) as conn:
             await checkpoints.advance(
                 conn, config.org_id, replace(importer.run, finished=True), utcnow()
@@ -314,4 +367,34 @@ async def run_import(
         importer.applied,
         importer.refused,
         time.monotonic() - started,
+        workers=preparing,
     )
+
+
+async def _pipelined(
+    importer: _Importer,
+    batches: Iterator[list[Line]],
+    lanes: list[Lane],
+    report: Callable[[], None],
+) -> None:
+    """Apply the batches in file order, each lane preparing its next batch meanwhile."""
+    jobs: deque[_Job] = deque()
+
+    def hand(lane: Lane) -> None:
+        lines = next(batches, None)
+        if lines is not None:
+            now = utcnow()
+            jobs.append(_Job(lines, now, lane, lane.prepare(importer.run.import_id, now, lines)))
+
+    try:
+        for lane in lanes:
+            hand(lane)
+        while jobs:
+            job = jobs.popleft()
+            await importer.prepared_batch(job, partial(hand, job.lane))
+            report()
+    finally:
+        for job in jobs:
+            job.planned.cancel()
+        for lane in lanes:
+            lane.close()

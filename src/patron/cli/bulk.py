@@ -70,7 +70,13 @@ async def _config(db: Database, org: str) -> OrgConfig:
 
 
 async def _import(
-    file: Path, org: str, fmt: Format, reject_file: Path, batch_size: int, url: str | None
+    file: Path,
+    org: str,
+    fmt: Format,
+    reject_file: Path,
+    batch_size: int,
+    preparing: int | None,
+    url: str | None,
 ) -> importer.Summary:
     db = _database(url)
     try:
@@ -84,6 +90,7 @@ async def _import(
             reject_path=reject_file,
             batch_size=batch_size,
             reporter=reporter,
+            preparing=preparing,
         )
     except FileProblem as exc:
         raise _fail(str(exc)) from None
@@ -109,6 +116,16 @@ def import_(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=50_000, help="Lines per transaction.")
     ] = importer.DEFAULT_BATCH_SIZE,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=64,
+            help="Processes that read, resolve and plan lines beside the one that stores them"
+            " (default: one per CPU when the file has more than one batch; 0: none).",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Apply a file of registrations and updates to an org, resumably (docs/import-export.md)."""
@@ -118,7 +135,7 @@ def import_(
     if fmt not in FORMATS:
         raise _fail(f"--format must be one of {', '.join(FORMATS)}")
     rejects = reject_file or file.with_name(file.name + ".rejects.jsonl")
-    summary = asyncio.run(_import(file, org, fmt, rejects, batch_size, database_url))
+    summary = asyncio.run(_import(file, org, fmt, rejects, batch_size, workers, database_url))
     if summary.already_finished:
         typer.echo(
             f"import {summary.import_id} of {file} into {org!r} had already finished:"

@@ -53,13 +53,15 @@ def _mobile(text: str, default_country: str) -> str | None:
         number = phonenumbers.parse(text, default_country)
     except phonenumbers.NumberParseException:
         number = None
-    if (number is None or not phonenumbers.is_valid_number(number)) and not text.startswith("+"):
+    valid = number is not None and phonenumbers.is_valid_number(number)
+    if not valid and not text.startswith("+"):
         # "919999000001": digits that already carry their country code.
         try:
             number = phonenumbers.parse("+" + text, None)
         except phonenumbers.NumberParseException:
             return None
-    if number is None or not phonenumbers.is_valid_number(number):
+        valid = phonenumbers.is_valid_number(number)
+    if number is None or not valid:
         return None
     # The national significant number keeps the leading zero some countries dial (Italy: 06...).
     return f"{number.country_code}{phonenumbers.national_significant_number(number)}"

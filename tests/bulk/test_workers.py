@@ -1,0 +1,112 @@
+"""Preparing processes change where lines are read and planned, never what is stored or refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tests.bulk.support import cli as patron
+from tests.bulk.support import customer_body, make_org, rejects, rows, write_jsonl
+
+
+def _wechat(n: int, mobile: str) -> dict[str, Any]:
+    """A registration whose only profile is WECHAT, holding `mobile`."""
+    return {
+        "profiles": [
+            {
+                "source": "WECHAT",
+                "accountId": "wc_main",
+                "firstName": f"W{n}",
+                "identifiers": [{"type": "mobile", "value": mobile}],
+            }
+        ]
+    }
+
+
+def _lines() -> list[Any]:
+    """Registrations with every way a line can meet another: within a batch of 5 and across
+    batches, in the same source (8008) and in another (8053), refused at reading, and a batch
+    with an update line."""
+    bodies: list[Any] = [customer_body(n) for n in range(1, 31)]
+    bodies[2] = customer_body(2)  # line 3 repeats line 2 in its batch: 8008
+    bodies[6] = customer_body(1)  # line 7 repeats line 1 of the batch before: 8008
+    bodies[11] = _wechat(12, "+91 9800000004")  # line 12 holds line 4's mobile elsewhere: 8053
+    bodies[12] = customer_body(13, loyaltyType="nonsense")  # refused when read
+    bodies[16] = b'{"profiles": ['  # malformed JSON
+    bodies[17] = {
+        "lookup": {
+            "source": "INSTORE",
+            "identifierName": "mobile",
+            "identifierValue": "9800000005",
+        },
+        "profiles": [{"source": "INSTORE", "lastName": "Updated"}],
+    }
+    bodies[18] = customer_body(19, profiles=[customer_body(5)["profiles"][0]])  # 8008, after it
+    bodies[23] = _wechat(24, "+91 9800000022")  # held by line 23 of its batch in INSTORE: 8053
+    return bodies
+
+
+def _stored(client: TestClient, org: str) -> dict[str, list[tuple[Any, ...]]]:
+    """What the org holds, without its ids and times."""
+    queries = {
+        "identifiers": "SELECT source, account_id, type, value, position FROM identifiers"
+        " WHERE org_id = $1 ORDER BY value, source",
+        "profiles": "SELECT source, account_id, first_name, last_name, fields FROM profiles"
+        " WHERE org_id = $1 ORDER BY first_name, source",
+        "channels": "SELECT type, value, is_primary, verified FROM comm_channels"
+        " WHERE org_id = $1 ORDER BY value",
+        "history": "SELECT version, request_id, changes FROM customer_history"
+        " WHERE org_id = $1 ORDER BY request_id, version",
+        "outbox": "SELECT subject FROM outbox WHERE org_id = $1 ORDER BY id",
+    }
+    found = {
+        name: [tuple(str(v) for v in r.values()) for r in rows(client, sql, org)]
+        for name, sql in queries.items()
+    }
+    # `patron.<org>.<type>`: the type, in publication order.
+    found["outbox"] = [(subject.split(".", 2)[2],) for (subject,) in found["outbox"]]
+    return found
+
+
+def test_rule_import_with_preparing_processes_stores_and_refuses_what_one_process_does(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    alone, _ = make_org(client)
+    helped, _ = make_org(client)
+    found = {}
+    for org, workers in ((alone, "0"), (helped, "2")):
+        (tmp_path / workers).mkdir()
+        file = write_jsonl(tmp_path / workers / "lines.jsonl", _lines())
+        result = patron(
+            database_url,
+            "import",
+            str(file),
+            "--org",
+            org,
+            "--batch-size",
+            "5",
+            "--workers",
+            workers,
+        )
+        assert result.exit_code == 1, result.output
+        found[workers] = (
+            rejects(file.with_name("lines.jsonl.rejects.jsonl")),
+            _stored(client, org),
+        )
+
+    refused, stored = found["2"]
+    assert [(e["line"], [p["code"] for p in e["errors"]]) for e in refused] == [
+        (3, [8008, 8008]),
+        (7, [8008, 8008]),
+        (12, [8053]),
+        (13, [8120]),
+        (17, [8100]),
+        (19, [8008, 8008]),
+        (24, [8053]),
+    ]
+    assert found["2"] == found["0"]
+    # Every applied line wrote one version: 22 registrations, and the update of line 18.
+    assert len(stored["history"]) == 30 - len(refused)
+    assert [p[3] for p in stored["profiles"] if p[2] == "First5"] == ["Updated"]
