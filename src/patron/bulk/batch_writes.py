@@ -105,6 +105,7 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
                 cr["expires_at"],
                 s.now,
                 s.request_id,
+                cr["seq"],
             )
         )
     rows["customer_history"].append(

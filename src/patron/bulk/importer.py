@@ -30,6 +30,7 @@ from patron.bulk import batch_writes, checkpoints
 from patron.bulk.batch_writes import Registration
 from patron.bulk.checkpoints import ImportRun
 from patron.bulk.formats import FileProblem, Format, Line, count_lines, fingerprint, read_lines
+from patron.bulk.ledger import with_ledger
 from patron.bulk.lines import Prepared, Refused, prepare, reject_entry
 from patron.bulk.progress import Reporter
 from patron.customers import repository, service
@@ -201,6 +202,8 @@ class _Importer:
                 now=now,
                 actor=ACTOR,
             )
+            if item.credits:
+                with_ledger(p, item.credits, Problems(p.errors, p.warnings))
             if p.errors:
                 refused.append((line, ApiError(p.errors, p.warnings)))
                 continue

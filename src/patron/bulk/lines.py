@@ -10,7 +10,7 @@ which, the API would refuse the same request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,9 @@ import orjson
 
 from patron import errors
 from patron.bulk.formats import Line, csv_body
+from patron.bulk.ledger import LEDGER_KEY, read_ledger
 from patron.customers.lookup import Lookup, parse_lookup
+from patron.customers.planner import Credit
 from patron.customers.requests import CustomerRequest
 from patron.customers.resolve import Resolved, resolve
 from patron.customers.schemas import CustomerRegisterIn, CustomerUpdateIn, to_request
@@ -38,6 +40,8 @@ class Prepared:
     resolved: Resolved
     problems: Problems
     lookup: Lookup | None = None
+    credits: list[Credit] = field(default_factory=list)
+    """The credits of the line's `pointsLedger` (a registration's only)."""
 
     def pairs(self) -> list[tuple[str, str]]:
         """The (type, value) of every identifier the line adds."""
@@ -76,21 +80,49 @@ def _lookup(raw: Any, config: OrgConfig) -> Lookup:
     return lookup
 
 
-def _request(line: Line, config: OrgConfig) -> tuple[CustomerRequest, Lookup | None]:
-    """The domain request of a line and its lookup (None: a registration); ApiError if refused."""
+_Read = tuple[CustomerRequest, Lookup | None, list[Credit]]
+
+
+def _registration(body: bytes, credits: list[Credit] | None = None) -> _Read:
+    return to_request(parse_model(CustomerRegisterIn, body)), None, credits or []
+
+
+def _request(line: Line, config: OrgConfig) -> _Read:
+    """The domain request of a line, its lookup (None: a registration) and its ledger credits;
+    ApiError if refused."""
     if isinstance(line.raw, dict):
-        return to_request(parse_model(CustomerRegisterIn, orjson.dumps(csv_body(line.raw)))), None
+        return _registration(orjson.dumps(csv_body(line.raw)))
     raw = line.raw
-    if b'"lookup"' not in raw:
+    if b'"lookup"' not in raw and b'"pointsLedger"' not in raw:
         # The common case, a registration: the line's bytes go straight to the API's reader.
-        return to_request(parse_model(CustomerRegisterIn, raw)), None
+        return _registration(raw)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return to_request(parse_model(CustomerRegisterIn, raw)), None  # reports malformed JSON
-    if not isinstance(data, dict) or LOOKUP_KEY not in data:
-        return to_request(parse_model(CustomerRegisterIn, raw)), None
+        return _registration(raw)  # reports malformed JSON
+    if not isinstance(data, dict):
+        return _registration(raw)
+    if LOOKUP_KEY not in data:
+        if LEDGER_KEY not in data:
+            return _registration(raw)
+        read = Problems()
+        credits = read_ledger(data.pop(LEDGER_KEY), read)
+        try:
+            request = _registration(orjson.dumps(data), credits)
+        except ApiError as exc:
+            raise ApiError(read.errors + exc.errors, read.warnings + exc.warnings) from None
+        if read.errors:
+            raise ApiError(read.errors, read.warnings)
+        return request
     problems: list[Problem] = []
+    if LEDGER_KEY in data:
+        problems.append(
+            Problem(
+                errors.INVALID_VALUE,
+                f"{LEDGER_KEY} is read on a registration line only, not with {LOOKUP_KEY}",
+                LEDGER_KEY,
+            )
+        )
     lookup = None
     try:
         lookup = _lookup(data.pop(LOOKUP_KEY), config)
@@ -102,19 +134,19 @@ def _request(line: Line, config: OrgConfig) -> tuple[CustomerRequest, Lookup | N
         raise ApiError(problems + exc.errors) from None
     if problems or lookup is None:
         raise ApiError(problems)
-    return to_request(body), lookup
+    return to_request(body), lookup, []
 
 
 def prepare(line: Line, config: OrgConfig, now: datetime) -> Prepared | Refused:
     """Read and resolve one line; a shape error or a lookup error refuses it at once."""
     try:
-        request, lookup = _request(line, config)
+        request, lookup, credits = _request(line, config)
     except ApiError as exc:
         return Refused(line.number, exc)
     resolved, problems = resolve(
         request, config, default_key=None if lookup is None else lookup.key, now=now
     )
-    return Prepared(line.number, resolved, problems, lookup)
+    return Prepared(line.number, resolved, problems, lookup, credits)
 
 
 def input_of(line: Line) -> Any:

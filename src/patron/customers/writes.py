@@ -96,8 +96,8 @@ _STATEMENTS = {
         " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)"
     ),
     "credits": (
-        "INSERT INTO points_ledger (org_id, customer_id, program_id, points, expires_at, version,"
-        " credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        "INSERT INTO points_ledger (org_id, customer_id, program_id, points, expires_at, seq,"
+        " version, credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ),
 }
 """Per part, the statement of one row: `$1` org, `$2` customer id, then the row's own columns in
@@ -178,7 +178,7 @@ _RECORD = {
         " meta jsonb, position int"
     ),
     "enrolments": "program_id bigint, tier_number int, tier_expiry_date text",
-    "credits": "program_id bigint, points bigint, expires_at timestamptz",
+    "credits": "program_id bigint, points bigint, expires_at timestamptz, seq int",
 }
 
 _PARTS = {
@@ -210,7 +210,8 @@ _PARTS = {
     ),
     "credits": (
         "INSERT INTO points_ledger (org_id, customer_id, version, program_id, points, expires_at,"
-        " credited_at, request_id) SELECT $1, $2, $3, r.program_id, r.points, r.expires_at, $6, $9 FROM {rows}"
+        " seq, credited_at, request_id)"
+        " SELECT $1, $2, $3, r.program_id, r.points, r.expires_at, r.seq, $6, $9 FROM {rows}"
     ),
 }
 
