@@ -212,5 +212,5 @@ def append_customer(batch: Batch, n: int, customer_id: int, now: datetime) -> No
             (org, customer_id, 1, PROGRAM_ID, points(n), None, now, rid, 0)
         )
     rows["customer_history"].append(
-        (org, customer_id, 1, now, rid, till, "TILL", Json(history_json(n)))
+        (org, customer_id, 1, now, rid, till, "TILL", Json(history_json(n)), None)
     )

@@ -126,6 +126,7 @@ def create_app_from_env() -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from patron.auth.deps import ADMIN
     from patron.auth.router import router as auth_router
+    from patron.customers.consent_router import router as consent_router
     from patron.customers.loyalty_router import router as loyalty_router
     from patron.customers.router import router as customers_router
     from patron.observability.routes import router as operations_router
@@ -134,6 +135,7 @@ def _include_routers(app: FastAPI) -> None:
     # Routers are matched in order, route by route: the customer API, the hot path, goes first.
     app.include_router(customers_router)
     app.include_router(loyalty_router)
+    app.include_router(consent_router)
     app.include_router(auth_router)
     app.include_router(orgs_router, dependencies=[ADMIN])
     app.include_router(operations_router)

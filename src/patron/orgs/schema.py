@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from pydantic.alias_generators import to_camel
 
 from patron import errors
-from patron.orgs.model import SOURCES, DataType, OrgConfig
+from patron.orgs.model import CONSENT_TYPES, DEFAULT_CONSENT, SOURCES, DataType, OrgConfig
 
 NAME_MAX = 200
 CREDENTIAL_MAX = 128
@@ -146,6 +146,26 @@ class OrgProgram(_Section):
     tiers: list[OrgTier] = Field(description="At least one tier.")
 
 
+_CONSENT_RULE = "`OPTIN` or `OPTOUT` (in capitals)."
+
+
+class OrgSubscriptionDefaults(_Section):
+    """The consent a customer has on every channel before anyone records one (SPEC 10.2)."""
+
+    trans: StrictStr = Field(
+        DEFAULT_CONSENT["TRANS"],
+        alias="TRANS",
+        description=f"Transactional messages: {_CONSENT_RULE}",
+        json_schema_extra={"enum": list(CONSENT_TYPES)},
+    )
+    bulk: StrictStr = Field(
+        DEFAULT_CONSENT["BULK"],
+        alias="BULK",
+        description=f"Promotional (bulk) messages: {_CONSENT_RULE}",
+        json_schema_extra={"enum": list(CONSENT_TYPES)},
+    )
+
+
 class OrgDocument(_Section):
     """The whole configuration of one org; applying it makes the org exactly this."""
 
@@ -167,6 +187,13 @@ class OrgDocument(_Section):
         default_factory=list, description="Profile attributes, in display order."
     )
     programs: list[OrgProgram] = Field(default_factory=list, description="Loyalty programs.")
+    subscription_defaults: OrgSubscriptionDefaults = Field(
+        default_factory=OrgSubscriptionDefaults,
+        description=(
+            "Communication consent a customer has before any is recorded, per priority; "
+            "a priority left out (or the whole key) is `OPTIN`."
+        ),
+    )
 
 
 class StoredTill(_Section):
@@ -226,6 +253,7 @@ def config_to_wire(config: OrgConfig) -> dict[str, Any]:
             }
             for p in config.programs.values()
         ],
+        "subscriptionDefaults": dict(config.subscription_defaults),
     }
 
 
@@ -341,6 +369,7 @@ def document_markdown() -> str:
         OrgCustomField,
         OrgProgram,
         OrgTier,
+        OrgSubscriptionDefaults,
     )
     for model in order:
         lines.extend(_section(model.__name__, defs[model.__name__]))

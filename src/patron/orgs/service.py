@@ -136,6 +136,10 @@ def build_config(org_id: OrgId, doc: OrgDocument, hashes: Hashes, *, version: in
                 )
                 for p in doc.programs
             },
+            subscription_defaults={
+                "TRANS": doc.subscription_defaults.trans,
+                "BULK": doc.subscription_defaults.bulk,
+            },
         )
     )
 
