@@ -13,6 +13,7 @@ from tests.builders import details, update
 from tests.bulk.support import cli as patron
 from tests.bulk.support import count, customer_body, make_org, rejects, rows, write_jsonl
 from tests.bulk.test_import import RICH, _strip
+from tests.customers.consent import post, states, sub
 from tests.customers.ledger import credit
 
 
@@ -166,5 +167,75 @@ def test_import_refuses_a_ledger_credit_of_a_program_the_line_does_not_enrol(
     [entry] = rejects(tmp_path / "ledger.jsonl.rejects.jsonl")
     assert [(e["code"], e["field"]) for e in entry["errors"]] == [
         (8155, "pointsLedger[0].programId")
+    ]
+    assert count(client, "customers", org) == 0
+
+
+def _consent_views(client: TestClient, customer_id: int, auth: dict[str, str]) -> list[Any]:
+    """What the API shows of a customer's consent: /subscriptions and embed=subscriptions."""
+    shown = _get(client, f"/v2/customers/{customer_id}", auth, source="ALL", embed="subscriptions")
+    return [states(client, customer_id, auth), shown["subscriptionInfo"]]
+
+
+def test_export_carries_consent_states(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    source, source_auth = make_org(client)
+    opted = client.post("/v2/customers", json=customer_body(7), headers=source_auth)
+    assert opted.status_code == 200, opted.text
+    cid = int(opted.json()["createdId"])
+    silent = client.post("/v2/customers", json=customer_body(8), headers=source_auth)
+    assert silent.status_code == 200, silent.text
+    body = {
+        "reason": "asked at the till",
+        "subscriptions": [
+            sub("EMAIL", "BULK", "OPTOUT"),
+            sub("mobile", "bulk", "optout", sourceName="INSTORE"),
+            sub("WHATSAPP", "TRANS", "OPTOUT"),
+        ],
+    }
+    assert post(client, cid, body, auth=source_auth).status_code == 200
+    # Back to the default: still a pair the customer set, so still listed.
+    back = {"subscriptions": [sub("WHATSAPP", "TRANS", "OPTIN")]}
+    assert post(client, cid, back, auth=source_auth).status_code == 200
+    first = tmp_path / "first.jsonl"
+    assert patron(database_url, "export", "--org", source, "--output", str(first)).exit_code == 0
+
+    target, target_auth = make_org(client)
+    imported = patron(database_url, "import", str(first), "--org", target)
+    second = tmp_path / "second.jsonl"
+    assert patron(database_url, "export", "--org", target, "--output", str(second)).exit_code == 0
+
+    assert imported.exit_code == 0, imported.output
+    assert second.read_bytes() == first.read_bytes()
+    lines = [orjson.loads(x) for x in first.read_bytes().splitlines()]
+    assert [line.get("subscriptions") for line in lines] == [
+        [
+            {"channel": "SMS", "priority": "BULK", "type": "OPTOUT"},
+            {"channel": "EMAIL", "priority": "BULK", "type": "OPTOUT"},
+            {"channel": "WHATSAPP", "priority": "TRANS", "type": "OPTIN"},
+        ],
+        None,
+    ]
+    for a, b in zip(_ids(client, source), _ids(client, target), strict=True):
+        assert _consent_views(client, b, target_auth) == _consent_views(client, a, source_auth)
+        assert _strip(details(client, b, auth=target_auth)) == _strip(
+            details(client, a, auth=source_auth)
+        )
+
+
+def test_import_checks_consent_states_as_the_api_does(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    org, _ = make_org(client)
+    line = customer_body(9, subscriptions=[sub("PIGEON", "BULK", "OPTOUT")])
+    file = write_jsonl(tmp_path / "consent.jsonl", [line])
+
+    result = patron(database_url, "import", str(file), "--org", org)
+
+    assert result.exit_code == 1, result.output
+    [entry] = rejects(tmp_path / "consent.jsonl.rejects.jsonl")
+    assert [(e["code"], e["field"]) for e in entry["errors"]] == [
+        (8210, "subscriptions[0].channel")
     ]
     assert count(client, "customers", org) == 0

@@ -29,6 +29,7 @@ from typing import BinaryIO
 from patron.bulk import batch_writes, checkpoints
 from patron.bulk.batch_writes import Registration
 from patron.bulk.checkpoints import ImportRun
+from patron.bulk.consent_line import with_consent
 from patron.bulk.formats import FileProblem, Format, Line, count_lines, fingerprint, read_lines
 from patron.bulk.ledger import with_ledger
 from patron.bulk.lines import Prepared, Refused, prepare, reject_entry
@@ -204,6 +205,8 @@ class _Importer:
             )
             if item.credits:
                 with_ledger(p, item.credits, Problems(p.errors, p.warnings))
+            if item.consent is not None:
+                with_consent(p, item.consent, Problems(p.errors, p.warnings), self.config, now)
             if p.errors:
                 refused.append((line, ApiError(p.errors, p.warnings)))
                 continue

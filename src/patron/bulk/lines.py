@@ -17,8 +17,10 @@ from typing import Any
 import orjson
 
 from patron import errors
+from patron.bulk.consent_line import CONSENT_KEY, read_consent
 from patron.bulk.formats import Line, csv_body
 from patron.bulk.ledger import LEDGER_KEY, read_ledger
+from patron.customers.consent import ResolvedConsent
 from patron.customers.lookup import Lookup, parse_lookup
 from patron.customers.planner import Credit
 from patron.customers.requests import CustomerRequest
@@ -42,6 +44,8 @@ class Prepared:
     lookup: Lookup | None = None
     credits: list[Credit] = field(default_factory=list)
     """The credits of the line's `pointsLedger` (a registration's only)."""
+    consent: ResolvedConsent | None = None
+    """The consent states of the line's `subscriptions` (a registration's only)."""
 
     def pairs(self) -> list[tuple[str, str]]:
         """The (type, value) of every identifier the line adds."""
@@ -80,20 +84,31 @@ def _lookup(raw: Any, config: OrgConfig) -> Lookup:
     return lookup
 
 
-_Read = tuple[CustomerRequest, Lookup | None, list[Credit]]
+@dataclass(slots=True)
+class _Read:
+    """A line read: its request, its lookup (None: a registration) and what an export line
+    carries beyond a registration body."""
+
+    request: CustomerRequest
+    lookup: Lookup | None = None
+    credits: list[Credit] = field(default_factory=list)
+    consent: tuple[ResolvedConsent, Problems] | None = None
 
 
-def _registration(body: bytes, credits: list[Credit] | None = None) -> _Read:
-    return to_request(parse_model(CustomerRegisterIn, body)), None, credits or []
+_EXTRA_KEYS = (LEDGER_KEY, CONSENT_KEY)
+"""Top-level keys of an export line that are not part of the registration body."""
+
+
+def _registration(body: bytes) -> _Read:
+    return _Read(to_request(parse_model(CustomerRegisterIn, body)))
 
 
 def _request(line: Line, config: OrgConfig) -> _Read:
-    """The domain request of a line, its lookup (None: a registration) and its ledger credits;
-    ApiError if refused."""
+    """The line read, with the API's readers; ApiError if refused."""
     if isinstance(line.raw, dict):
         return _registration(orjson.dumps(csv_body(line.raw)))
     raw = line.raw
-    if b'"lookup"' not in raw and b'"pointsLedger"' not in raw:
+    if b'"lookup"' not in raw and not any(f'"{k}"'.encode() in raw for k in _EXTRA_KEYS):
         # The common case, a registration: the line's bytes go straight to the API's reader.
         return _registration(raw)
     try:
@@ -102,27 +117,19 @@ def _request(line: Line, config: OrgConfig) -> _Read:
         return _registration(raw)  # reports malformed JSON
     if not isinstance(data, dict):
         return _registration(raw)
+    extras = {k: data.pop(k) for k in _EXTRA_KEYS if k in data}
     if LOOKUP_KEY not in data:
-        if LEDGER_KEY not in data:
+        if not extras:
             return _registration(raw)
-        read = Problems()
-        credits = read_ledger(data.pop(LEDGER_KEY), read)
-        try:
-            request = _registration(orjson.dumps(data), credits)
-        except ApiError as exc:
-            raise ApiError(read.errors + exc.errors, read.warnings + exc.warnings) from None
-        if read.errors:
-            raise ApiError(read.errors, read.warnings)
-        return request
-    problems: list[Problem] = []
-    if LEDGER_KEY in data:
-        problems.append(
-            Problem(
-                errors.INVALID_VALUE,
-                f"{LEDGER_KEY} is read on a registration line only, not with {LOOKUP_KEY}",
-                LEDGER_KEY,
-            )
+        return _export_line(data, extras, config)
+    problems = [
+        Problem(
+            errors.INVALID_VALUE,
+            f"{key} is read on a registration line only, not with {LOOKUP_KEY}",
+            key,
         )
+        for key in extras
+    ]
     lookup = None
     try:
         lookup = _lookup(data.pop(LOOKUP_KEY), config)
@@ -134,19 +141,41 @@ def _request(line: Line, config: OrgConfig) -> _Read:
         raise ApiError(problems + exc.errors) from None
     if problems or lookup is None:
         raise ApiError(problems)
-    return to_request(body), lookup, []
+    return _Read(to_request(body), lookup)
+
+
+def _export_line(data: dict[str, Any], extras: dict[str, Any], config: OrgConfig) -> _Read:
+    """A registration with a points ledger and/or consent states (an export line)."""
+    read = Problems()
+    credits = read_ledger(extras[LEDGER_KEY], read) if LEDGER_KEY in extras else []
+    try:
+        found = _registration(orjson.dumps(data))
+    except ApiError as exc:
+        raise ApiError(read.errors + exc.errors, read.warnings + exc.warnings) from None
+    if read.errors:
+        raise ApiError(read.errors, read.warnings)
+    found.credits = credits
+    if CONSENT_KEY in extras:
+        found.consent = read_consent(extras[CONSENT_KEY], config)
+    return found
 
 
 def prepare(line: Line, config: OrgConfig, now: datetime) -> Prepared | Refused:
     """Read and resolve one line; a shape error or a lookup error refuses it at once."""
     try:
-        request, lookup, credits = _request(line, config)
+        read = _request(line, config)
     except ApiError as exc:
         return Refused(line.number, exc)
+    lookup = read.lookup
     resolved, problems = resolve(
-        request, config, default_key=None if lookup is None else lookup.key, now=now
+        read.request, config, default_key=None if lookup is None else lookup.key, now=now
     )
-    return Prepared(line.number, resolved, problems, lookup, credits)
+    consent = None
+    if read.consent is not None:
+        consent, consent_problems = read.consent
+        problems.errors += consent_problems.errors
+        problems.warnings += consent_problems.warnings
+    return Prepared(line.number, resolved, problems, lookup, read.credits, consent)
 
 
 def input_of(line: Line) -> Any:
