@@ -239,3 +239,27 @@ def test_import_checks_consent_states_as_the_api_does(
         (8210, "subscriptions[0].channel")
     ]
     assert count(client, "customers", org) == 0
+
+
+def test_import_reads_ledger_and_consent_on_registration_lines_only(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    org, _ = make_org(client)
+    lookup = {"source": "INSTORE", "identifierName": "mobile", "identifierValue": "9800000010"}
+    update_line = {
+        "lookup": lookup,
+        "pointsLedger": [{"programId": 1016, "points": 5, "expiresAt": None}],
+        "subscriptions": [sub("SMS", "BULK", "OPTOUT")],
+    }
+    file = write_jsonl(tmp_path / "update.jsonl", [customer_body(10), update_line])
+
+    result = patron(database_url, "import", str(file), "--org", org)
+
+    assert result.exit_code == 1, result.output
+    [entry] = rejects(tmp_path / "update.jsonl.rejects.jsonl")
+    assert [(e["code"], e["field"]) for e in entry["errors"]] == [
+        (8106, "pointsLedger"),
+        (8106, "subscriptions"),
+    ]
+    assert count(client, "points_ledger", org) == 0
+    assert count(client, "subscriptions", org) == 0
