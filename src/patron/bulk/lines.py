@@ -98,6 +98,9 @@ class _Read:
 _EXTRA_KEYS = (LEDGER_KEY, CONSENT_KEY)
 """Top-level keys of an export line that are not part of the registration body."""
 
+_SLOW_PATH_MARKS = tuple(f'"{k}"'.encode() for k in (LOOKUP_KEY, *_EXTRA_KEYS))
+"""A line holding none of these is a plain registration, read without parsing it twice."""
+
 
 def _registration(body: bytes) -> _Read:
     return _Read(to_request(parse_model(CustomerRegisterIn, body)))
@@ -108,7 +111,7 @@ def _request(line: Line, config: OrgConfig) -> _Read:
     if isinstance(line.raw, dict):
         return _registration(orjson.dumps(csv_body(line.raw)))
     raw = line.raw
-    if b'"lookup"' not in raw and not any(f'"{k}"'.encode() in raw for k in _EXTRA_KEYS):
+    if not any(mark in raw for mark in _SLOW_PATH_MARKS):
         # The common case, a registration: the line's bytes go straight to the API's reader.
         return _registration(raw)
     try:
