@@ -263,3 +263,43 @@ def test_import_reads_ledger_and_consent_on_registration_lines_only(
     ]
     assert count(client, "points_ledger", org) == 0
     assert count(client, "subscriptions", org) == 0
+
+
+def test_export_holds_identifiers_as_changed(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    source, source_auth = make_org(client)
+    response = client.post("/v2/customers", json=customer_body(12), headers=source_auth)
+    assert response.status_code == 200, response.text
+    cid = int(response.json()["createdId"])
+    change = {
+        "add": [{"type": "mobile", "value": "+91 9811111112"}],
+        "remove": [{"type": "mobile", "value": "919800000012"}],
+    }
+    changed = client.post(
+        f"/v2/customers/{cid}/changeIdentifier",
+        params={"source": "INSTORE"},
+        json=change,
+        headers=source_auth,
+    )
+    assert changed.status_code == 200, changed.text
+    first = tmp_path / "first.jsonl"
+    assert patron(database_url, "export", "--org", source, "--output", str(first)).exit_code == 0
+
+    target, target_auth = make_org(client)
+    imported = patron(database_url, "import", str(first), "--org", target)
+
+    assert imported.exit_code == 0, imported.output
+    [line] = [orjson.loads(x) for x in first.read_bytes().splitlines()]
+    assert line["profiles"][0]["identifiers"] == [
+        {"type": "email", "value": "person12@example.com"},
+        {"type": "mobile", "value": "919811111112"},
+    ]
+    [twin] = _ids(client, target)
+    assert _strip(details(client, twin, auth=target_auth)) == _strip(
+        details(client, cid, auth=source_auth)
+    )
+    # The replaced number is nobody's in the target either: another customer may take it.
+    other = customer_body(13)
+    other["profiles"][0]["identifiers"][0]["value"] = "919800000012"
+    assert client.post("/v2/customers", json=other, headers=target_auth).status_code == 200
