@@ -213,7 +213,9 @@ def append_customer(batch: Batch, n: int, customer_id: int, now: datetime) -> No
     rid = request_id(n)
     if enrolled(n):
         rows["enrolments"].append((org, customer_id, PROGRAM_ID, tier(n), None, now))
-        rows["points_ledger"].append((org, customer_id, 1, PROGRAM_ID, points(n), None, now, rid))
+        rows["points_ledger"].append(
+            (org, customer_id, 1, PROGRAM_ID, points(n), None, now, rid, 0)
+        )
     rows["customer_history"].append(
         (org, customer_id, 1, now, rid, till, "TILL", Json(history_json(n)), None)
     )

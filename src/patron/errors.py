@@ -277,6 +277,12 @@ DUPLICATE_PROGRAM = _e(
 DATE_NOT_IN_FUTURE = _e(
     8154, "DATE_NOT_IN_FUTURE", 400, "tierExpiryDate or pointsExpiryDate is not in the future."
 )
+CREDIT_NOT_ENROLLED = _e(
+    8155,
+    "CREDIT_NOT_ENROLLED",
+    400,
+    "An import line's pointsLedger credits a program the line does not enrol the customer in.",
+)
 
 # --- admin: org configuration -------------------------------------------------------------
 INVALID_ORG_CODE = _e(

@@ -1,8 +1,11 @@
 """SPEC 5.4: the sample requests of Capillary's customer documentation, sent as written.
 
-The bodies below are copied from Capillary's "Register Customer" and "Update Customer Details"
-pages; the only edits are expiry dates moved into the future and, in the register sample, the
-mobile channel's value (Capillary's `91901000001` is not a valid number, 8058). Each spelling
+The bodies and queries below are copied from Capillary's "Register Customer", "Update Customer
+Details (using userId)", "Update Customer Details (using identifier)" and "Fetch Customer Loyalty
+Details" sections; the only edits are expiry dates moved into the future, customer ids this org
+gave, and, in the register sample, the mobile channel's value (Capillary's `91901000001` is not a
+valid number, which SPEC answers with 8058). The changeIdentifier and subscriptions samples are
+replayed by test_capillary_change_identifier.py and test_section_10_2_consent.py. Each spelling
 they use is read: identifier types as Capillary writes them, whole numbers as JSON numbers or
 strings, booleans as strings, `"lastViewedDate": ""` on a channel that is not mobilePush, an
 enum value in another case, a mobile number sent as a JSON integer, and keys patron does not
@@ -18,7 +21,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.builders import codes, details, fields_of, lookup_params, profile, register, the_profile
+from tests.builders import codes, details, fields_of, profile, register, the_profile
 from tests.conftest import ADMIN, PASSWORD, basic
 
 ORG = "capillary-samples"
@@ -191,16 +194,73 @@ UPDATE_BY_ID = """{
 
 }"""
 
-# The lookup sample's body is the by-id sample's without the mobile identifier, in account
-# WeChat1234.
-UPDATE_BY_LOOKUP = UPDATE_BY_ID.replace(
-    """            {
-               "type":"mobile",
-               "value":919111111111
+# "Update Customer Details (using identifier)": the sample request's query and PUT body.
+UPDATE_BY_LOOKUP_QUERY = "source=INSTORE&identifierName=mobile&identifierValue=919999000001"
+
+UPDATE_BY_LOOKUP = """{
+   "profiles":[
+      {
+         "firstName":"Tom",
+         "lastName":"Sawyer",
+         "fields":{
+            "gender":"Male",
+            "city":"Bangalore"
+         },
+         "identifiers":[
+            {
+               "type":"email",
+               "value":"tom.sawyer@example.com"
             },
-""",
-    "",
-).replace('"accountId":"1234"', '"accountId":"WeChat1234"')
+            {
+               "type":"wechat",
+               "value":"wc_2"
+            }
+         ],
+         "commChannels":[
+            {
+               "type":"email",
+               "value":"tom.sawyer@example.com",
+               "primary":"true",
+               "verified":"false",
+               "meta":{
+                  "residence":true
+               }
+            },
+            {
+               "type":"wechat",
+               "value":"wc_2",
+               "primary":"true",
+               "verified":"true",
+               "meta":{
+                  "residence":true
+               }
+            }
+         ],
+         "source":"WECHAT",
+         "accountId":"WeChat1234"
+      }
+   ],
+   "loyaltyInfo":{
+      "loyaltyType":"loyalty"
+   },
+   "extendedFields":
+      {
+         "gender":"MALE",
+         "city":"Bangalore"
+      },
+\t "loyaltyProgramEnrollments":[{
+\t "programId":1016,
+\t "tierNumber": 234,
+\t"loyaltyPoints": 75,
+\t"tierExpiryDate": "2022-02-11T16:36:17+05:30",
+\t"pointsExpiryDate": "2022-02-11T16:36:17+05:30"
+}]
+
+}"""
+
+# "Fetch Customer Loyalty Details": `GET /v2/customers/29372667/loyaltyDetails`, no query and
+# no body; the customer id is one this org gave.
+LOYALTY_DETAILS_PATH = "/v2/customers/{id}/loyaltyDetails"
 
 
 def _sample(text: str) -> Any:
@@ -272,8 +332,7 @@ def test_spec_5_4_capillary_update_by_id_sample_is_accepted(org: TestClient) -> 
 def test_spec_5_4_capillary_update_by_lookup_sample_is_accepted(org: TestClient) -> None:
     cid = register(org, profile(mobile="919999000001"), auth=AUTH)
     response = org.put(
-        "/v2/customers/lookup",
-        params=lookup_params("919999000001"),
+        f"/v2/customers/lookup?{UPDATE_BY_LOOKUP_QUERY}",
         json=_sample(UPDATE_BY_LOOKUP),
         headers=AUTH,
     )
@@ -282,3 +341,20 @@ def test_spec_5_4_capillary_update_by_lookup_sample_is_accepted(org: TestClient)
     mine = the_profile(data, "WECHAT", "WeChat1234")
     assert sorted(c["type"] for c in mine["commChannels"]) == ["email", "wechat"]
     assert data["loyaltyProgramDetails"][0]["loyaltyPoints"] == 75
+
+
+def test_spec_10_3_capillary_loyalty_details_sample_is_accepted(org: TestClient) -> None:
+    response = org.post(
+        "/v2/customers",
+        params={"source": "MOBILE_APP", "accountId": "400"},
+        json=_sample(REGISTER),
+        headers=AUTH,
+    )
+    assert response.status_code == 200, response.text
+    cid = response.json()["createdId"]
+
+    response = org.get(LOYALTY_DETAILS_PATH.format(id=cid), headers=AUTH)
+
+    assert response.status_code == 200, response.text
+    [entry] = response.json()["data"]
+    assert (entry["programId"], entry["slabSNo"], entry["loyaltyPoints"]) == (1016, 234, 75.0)

@@ -136,6 +136,7 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
                 cr["expires_at"],
                 s.now,
                 s.request_id,
+                cr["seq"],
             )
         )
     for sub in parts["subscriptions"]:

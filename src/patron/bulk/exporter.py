@@ -4,22 +4,28 @@ Customers are read whole, a page at a time in id order (keyset paging, so memory
 constant and a page costs one statement), and each is written as the `POST /v2/customers` body
 that registers the same customer: profiles with identifiers, channels (with `primary`,
 `verified`, `meta`) and custom fields, extended fields, loyalty type and enrolments with tier
-and tier expiry. An enrolment's points balance (unexpired credits) is written as
-`loyaltyPoints`, credited once when the line registers the customer; importing the file into
-an org that already holds those customers refuses every line (8008), so points are never
-credited twice. Ids, history and attribution are not carried.
+and tier expiry, and the customer's points ledger under `pointsLedger` (every credit with its
+expiry, expired ones included: `patron.bulk.ledger`), and its consent states under
+`subscriptions` (`patron.bulk.consent_line`). Importing the file into an org that
+already holds those customers refuses every line (8008), so points are never credited twice.
+Ids, history and attribution are not carried.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import orjson
 
-from patron.customers import repository
+from patron.bulk.consent_line import CONSENT_KEY, consent_wire
+from patron.bulk.ledger import LEDGER_KEY, ledger_wire
+from patron.customers import consent_repository, points_repository, repository
+from patron.customers.consent import Pair
 from patron.customers.model import Customer, Profile
+from patron.customers.planner import Credit
 from patron.db.driver import Database
 from patron.orgs.model import OrgId
 
@@ -51,8 +57,18 @@ def _profile(p: Profile) -> dict[str, Any]:
     return entry
 
 
-def registration_body(c: Customer) -> dict[str, Any]:
-    """The registration body that recreates `c` (without its id, history or attribution)."""
+@dataclass(slots=True)
+class Held:
+    """What a customer holds beyond its profile: its points ledger and consent states."""
+
+    ledger: list[Credit] = field(default_factory=list)
+    consent: dict[Pair, str] = field(default_factory=dict)
+
+
+def registration_body(c: Customer, held: Held | None = None) -> dict[str, Any]:
+    """The export line that recreates `c` (without its id, history or attribution): its
+    registration body, its points ledger under `pointsLedger` and its consent states under
+    `subscriptions`."""
     body: dict[str, Any] = {
         "profiles": [_profile(p) for p in c.profiles.values()],
         "loyaltyType": c.loyalty_type,
@@ -64,26 +80,34 @@ def registration_body(c: Customer) -> dict[str, Any]:
         item: dict[str, Any] = {"programId": e.program_id, "tierNumber": e.tier_number}
         if e.tier_expiry_date is not None:
             item["tierExpiryDate"] = e.tier_expiry_date
-        if e.points:
-            item["loyaltyPoints"] = e.points
         enrolments.append(item)
     if enrolments:
         body["loyaltyProgramEnrollments"] = enrolments
+    if held is not None and held.ledger:
+        body[LEDGER_KEY] = ledger_wire(held.ledger)
+    if held is not None and held.consent:
+        body[CONSENT_KEY] = consent_wire(held.consent)
     return body
 
 
 async def customers(
     db: Database, org_id: OrgId, *, page_size: int = PAGE_SIZE
-) -> AsyncIterator[Customer]:
-    """Every customer of the org in id order, one short read transaction per page."""
+) -> AsyncIterator[tuple[Customer, Held]]:
+    """Every customer of the org in id order with its ledger and consent, one short read
+    transaction per page (the page's customers, their credits, their consent states)."""
     after = 0
     while True:
         async with db.transaction(write=False) as conn:
             page = await repository.load_page(
                 conn, org_id, after_id=after, limit=page_size, now=datetime.now(UTC)
             )
+            ledgers, consents = {}, {}
+            if page:
+                first, last = page[0].id, page[-1].id
+                ledgers = await points_repository.ledgers(conn, org_id, first, last)
+                consents = await consent_repository.states_page(conn, org_id, first, last)
         for customer in page:
-            yield customer
+            yield customer, Held(ledgers.get(customer.id, []), consents.get(customer.id, {}))
         if len(page) < page_size:
             return
         after = page[-1].id
@@ -92,7 +116,7 @@ async def customers(
 async def export(db: Database, org_id: OrgId, out: IO[bytes]) -> int:
     """Write every customer of the org to `out` as JSON Lines; returns how many."""
     count = 0
-    async for customer in customers(db, org_id):
-        out.write(orjson.dumps(registration_body(customer)) + b"\n")
+    async for customer, held in customers(db, org_id):
+        out.write(orjson.dumps(registration_body(customer, held)) + b"\n")
         count += 1
     return count

@@ -10,15 +10,19 @@ which, the API would refuse the same request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from patron import errors
+from patron.bulk.consent_line import CONSENT_KEY, read_consent
 from patron.bulk.formats import Line, csv_body
+from patron.bulk.ledger import LEDGER_KEY, read_ledger
+from patron.customers.consent import ResolvedConsent
 from patron.customers.lookup import Lookup, parse_lookup
+from patron.customers.planner import Credit
 from patron.customers.requests import CustomerRequest
 from patron.customers.resolve import Resolved, resolve
 from patron.customers.schemas import CustomerRegisterIn, CustomerUpdateIn, to_request
@@ -38,6 +42,10 @@ class Prepared:
     resolved: Resolved
     problems: Problems
     lookup: Lookup | None = None
+    credits: list[Credit] = field(default_factory=list)
+    """The credits of the line's `pointsLedger` (a registration's only)."""
+    consent: ResolvedConsent | None = None
+    """The consent states of the line's `subscriptions` (a registration's only)."""
 
     def pairs(self) -> list[tuple[str, str]]:
         """The (type, value) of every identifier the line adds."""
@@ -76,21 +84,55 @@ def _lookup(raw: Any, config: OrgConfig) -> Lookup:
     return lookup
 
 
-def _request(line: Line, config: OrgConfig) -> tuple[CustomerRequest, Lookup | None]:
-    """The domain request of a line and its lookup (None: a registration); ApiError if refused."""
+@dataclass(slots=True)
+class _Read:
+    """A line read: its request, its lookup (None: a registration) and what an export line
+    carries beyond a registration body."""
+
+    request: CustomerRequest
+    lookup: Lookup | None = None
+    credits: list[Credit] = field(default_factory=list)
+    consent: tuple[ResolvedConsent, Problems] | None = None
+
+
+_EXTRA_KEYS = (LEDGER_KEY, CONSENT_KEY)
+"""Top-level keys of an export line that are not part of the registration body."""
+
+_SLOW_PATH_MARKS = tuple(f'"{k}"'.encode() for k in (LOOKUP_KEY, *_EXTRA_KEYS))
+"""A line holding none of these is a plain registration, read without parsing it twice."""
+
+
+def _registration(body: bytes) -> _Read:
+    return _Read(to_request(parse_model(CustomerRegisterIn, body)))
+
+
+def _request(line: Line, config: OrgConfig) -> _Read:
+    """The line read, with the API's readers; ApiError if refused."""
     if isinstance(line.raw, dict):
-        return to_request(parse_model(CustomerRegisterIn, orjson.dumps(csv_body(line.raw)))), None
+        return _registration(orjson.dumps(csv_body(line.raw)))
     raw = line.raw
-    if b'"lookup"' not in raw:
+    if not any(mark in raw for mark in _SLOW_PATH_MARKS):
         # The common case, a registration: the line's bytes go straight to the API's reader.
-        return to_request(parse_model(CustomerRegisterIn, raw)), None
+        return _registration(raw)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return to_request(parse_model(CustomerRegisterIn, raw)), None  # reports malformed JSON
-    if not isinstance(data, dict) or LOOKUP_KEY not in data:
-        return to_request(parse_model(CustomerRegisterIn, raw)), None
-    problems: list[Problem] = []
+        return _registration(raw)  # reports malformed JSON
+    if not isinstance(data, dict):
+        return _registration(raw)
+    extras = {k: data.pop(k) for k in _EXTRA_KEYS if k in data}
+    if LOOKUP_KEY not in data:
+        if not extras:
+            return _registration(raw)
+        return _export_line(data, extras, config)
+    problems = [
+        Problem(
+            errors.INVALID_VALUE,
+            f"{key} is read on a registration line only, not with {LOOKUP_KEY}",
+            key,
+        )
+        for key in extras
+    ]
     lookup = None
     try:
         lookup = _lookup(data.pop(LOOKUP_KEY), config)
@@ -102,19 +144,41 @@ def _request(line: Line, config: OrgConfig) -> tuple[CustomerRequest, Lookup | N
         raise ApiError(problems + exc.errors) from None
     if problems or lookup is None:
         raise ApiError(problems)
-    return to_request(body), lookup
+    return _Read(to_request(body), lookup)
+
+
+def _export_line(data: dict[str, Any], extras: dict[str, Any], config: OrgConfig) -> _Read:
+    """A registration with a points ledger and/or consent states (an export line)."""
+    read = Problems()
+    credits = read_ledger(extras[LEDGER_KEY], read) if LEDGER_KEY in extras else []
+    try:
+        found = _registration(orjson.dumps(data))
+    except ApiError as exc:
+        raise ApiError(read.errors + exc.errors, read.warnings + exc.warnings) from None
+    if read.errors:
+        raise ApiError(read.errors, read.warnings)
+    found.credits = credits
+    if CONSENT_KEY in extras:
+        found.consent = read_consent(extras[CONSENT_KEY], config)
+    return found
 
 
 def prepare(line: Line, config: OrgConfig, now: datetime) -> Prepared | Refused:
     """Read and resolve one line; a shape error or a lookup error refuses it at once."""
     try:
-        request, lookup = _request(line, config)
+        read = _request(line, config)
     except ApiError as exc:
         return Refused(line.number, exc)
+    lookup = read.lookup
     resolved, problems = resolve(
-        request, config, default_key=None if lookup is None else lookup.key, now=now
+        read.request, config, default_key=None if lookup is None else lookup.key, now=now
     )
-    return Prepared(line.number, resolved, problems, lookup)
+    consent = None
+    if read.consent is not None:
+        consent, consent_problems = read.consent
+        problems.errors += consent_problems.errors
+        problems.warnings += consent_problems.warnings
+    return Prepared(line.number, resolved, problems, lookup, read.credits, consent)
 
 
 def input_of(line: Line) -> Any:

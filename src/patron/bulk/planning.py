@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from patron.bulk.consent_line import with_consent
+from patron.bulk.ledger import with_ledger
 from patron.bulk.lines import Prepared
 from patron.customers.model import Actor, Holder
 from patron.customers.planner import Plan, plan
@@ -34,7 +36,8 @@ def request_id(import_id: str, line: int) -> str:
 def plan_registration(
     item: Prepared, config: OrgConfig, *, stored: Holders, claimed: Claims, now: datetime
 ) -> Plan:
-    """Plan a registration line; when it has no errors, its identifiers become claimed.
+    """Plan a registration line, with its points ledger and consent states (an export line);
+    when it has no errors, its identifiers become claimed.
 
     The line's own problems are copied, so the same line can be planned again against other
     holders (the preparing processes plan before the stored holders are known).
@@ -47,6 +50,10 @@ def plan_registration(
     }
     problems = Problems(list(item.problems.errors), list(item.problems.warnings))
     p = plan(None, item.resolved, problems, config, holders=holders, now=now, actor=ACTOR)
+    if item.credits:
+        with_ledger(p, item.credits, Problems(p.errors, p.warnings))
+    if item.consent is not None:
+        with_consent(p, item.consent, Problems(p.errors, p.warnings), config, now)
     if not p.errors:
         claim(claimed, p, -item.number)
     return p

@@ -16,6 +16,23 @@ async def states(conn: Connection, org_id: OrgId, customer_id: int) -> dict[tupl
     return {(r["channel"], r["priority"]): r["type"] for r in rows}
 
 
+async def states_page(
+    conn: Connection, org_id: OrgId, first_id: int, last_id: int
+) -> dict[int, dict[tuple[str, str], str]]:
+    """The stored states of the customers with ids in [first_id, last_id] (one statement)."""
+    rows = await conn.fetch(
+        "SELECT customer_id, channel, priority, type FROM subscriptions"
+        " WHERE org_id = $1 AND customer_id >= $2 AND customer_id <= $3",
+        org_id,
+        first_id,
+        last_id,
+    )
+    found: dict[int, dict[tuple[str, str], str]] = {}
+    for r in rows:
+        found.setdefault(int(r["customer_id"]), {})[(r["channel"], r["priority"])] = r["type"]
+    return found
+
+
 async def version(conn: Connection, org_id: OrgId, customer_id: int) -> int | None:
     """The customer's version (its ETag), or None when the org has no such customer."""
     found = await conn.fetchval(

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from patron.customers.model import Enrolment
+from patron.customers.planner import Credit as LedgerCredit
 from patron.customers.points import Credit, LedgerSums
 from patron.db.driver import Connection
 from patron.orgs.model import OrgId
@@ -24,6 +25,12 @@ CREDITS = (
     "SELECT program_id, points, expires_at FROM points_ledger"
     " WHERE org_id = $1 AND customer_id = $2 AND expires_at > $3"
     " ORDER BY expires_at, program_id"
+)
+
+LEDGER_PAGE = (
+    "SELECT customer_id, program_id, points, expires_at FROM points_ledger"
+    " WHERE org_id = $1 AND customer_id >= $2 AND customer_id <= $3"
+    " ORDER BY customer_id, program_id, version, seq"
 )
 
 _ENROLMENTS = (
@@ -57,6 +64,23 @@ async def unexpired_credits(
     """The customer's credits that have an expiry after `now`, soonest first."""
     rows = await conn.fetch(CREDITS, org_id, customer_id, now)
     return [Credit(int(r["program_id"]), int(r["points"]), _ts(r["expires_at"])) for r in rows]
+
+
+async def ledgers(
+    conn: Connection, org_id: OrgId, first_id: int, last_id: int
+) -> dict[int, list[LedgerCredit]]:
+    """Every credit (expired or not) of the customers with ids in [first_id, last_id]: per
+    customer, per program in the order they were credited (one statement)."""
+    rows = await conn.fetch(LEDGER_PAGE, org_id, first_id, last_id)
+    found: dict[int, list[LedgerCredit]] = {}
+    for r in rows:
+        expires = r["expires_at"]
+        found.setdefault(int(r["customer_id"]), []).append(
+            LedgerCredit(
+                int(r["program_id"]), int(r["points"]), None if expires is None else _ts(expires)
+            )
+        )
+    return found
 
 
 async def enrolments(conn: Connection, org_id: OrgId, customer_id: int) -> list[Enrolment] | None:

@@ -130,10 +130,7 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
             }
             for e in w.new_enrolments
         ],
-        "credits": [
-            {"program_id": cr.program_id, "points": cr.points, "expires_at": cr.expires_at}
-            for cr in w.credits
-        ],
+        "credits": _credits(plan),
         "subscriptions": [
             {"channel": ch, "priority": pr, "type": t} for ch, pr, t in w.subscriptions
         ],
@@ -151,6 +148,24 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
         changes=changes,
     )
     return PlanRows(stamp, customer_row(plan), parts, changes, plan.context, events)
+
+
+def _credits(plan: Plan) -> list[dict[str, Any]]:
+    """`points_ledger` rows: a program's credits of one write are numbered 0, 1, ... (`seq`)."""
+    seen: dict[int, int] = {}
+    rows = []
+    for cr in plan.writes.credits:
+        seq = seen.get(cr.program_id, 0)
+        seen[cr.program_id] = seq + 1
+        rows.append(
+            {
+                "program_id": cr.program_id,
+                "points": cr.points,
+                "expires_at": cr.expires_at,
+                "seq": seq,
+            }
+        )
+    return rows
 
 
 def customer_row(plan: Plan) -> dict[str, Any]:

@@ -107,8 +107,8 @@ _STATEMENTS = {
         " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)"
     ),
     "credits": (
-        "INSERT INTO points_ledger (org_id, customer_id, program_id, points, expires_at, version,"
-        " credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        "INSERT INTO points_ledger (org_id, customer_id, program_id, points, expires_at, seq,"
+        " version, credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ),
     "subscriptions": (
         "INSERT INTO subscriptions (org_id, customer_id, channel, priority, type, version,"
@@ -201,7 +201,7 @@ _RECORD = {
         " meta jsonb, position int"
     ),
     "enrolments": "program_id bigint, tier_number int, tier_expiry_date text",
-    "credits": "program_id bigint, points bigint, expires_at timestamptz",
+    "credits": "program_id bigint, points bigint, expires_at timestamptz, seq int",
     "subscriptions": "channel text, priority text, type text",
 }
 
@@ -247,7 +247,8 @@ _PARTS = {
     ),
     "credits": (
         "INSERT INTO points_ledger (org_id, customer_id, version, program_id, points, expires_at,"
-        " credited_at, request_id) SELECT $1, $2, $3, r.program_id, r.points, r.expires_at, $6, $9 FROM {rows}"
+        " seq, credited_at, request_id)"
+        " SELECT $1, $2, $3, r.program_id, r.points, r.expires_at, r.seq, $6, $9 FROM {rows}"
     ),
     "subscriptions": (
         "INSERT INTO subscriptions (org_id, customer_id, channel, priority, type, version, changed_at)"

@@ -246,15 +246,18 @@ points_ledger = sa.Table(
     metadata,
     _org(),
     sa.Column("customer_id", sa.BigInteger, nullable=False, autoincrement=False),
-    # The customer version written by the update that credited the points: one credit per
-    # program per update, so (customer, version, program) names a credit.
+    # The customer version written by the update that credited the points: with `seq`, it
+    # names a credit.
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("program_id", sa.BigInteger, nullable=False, autoincrement=False),
     sa.Column("points", sa.BigInteger, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=True),
     sa.Column("credited_at", Timestamp, nullable=False),
     sa.Column("request_id", sa.String(CODE), nullable=False),
-    sa.PrimaryKeyConstraint("org_id", "customer_id", "version", "program_id"),
+    # A credit's number among one write's credits of one program: an API write credits a
+    # program once (0); an imported line carries a whole ledger, so 0, 1, ... (migration 0010).
+    sa.Column("seq", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.PrimaryKeyConstraint("org_id", "customer_id", "version", "program_id", "seq"),
     sa.ForeignKeyConstraint(
         ["org_id", "customer_id", "program_id"],
         ["enrolments.org_id", "enrolments.customer_id", "enrolments.program_id"],
