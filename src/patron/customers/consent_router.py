@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from patron.api.openapi import ERROR_RESPONSES
-from patron.api.responses import JsonResponse
+from patron.api.responses import JsonResponse, written
 from patron.api.write_request import PRECONDITION_FAILED, WRITE_FLAGS, read_write, write_extra
 from patron.auth.caller import Caller, caller
-from patron.conditions import REPLAY_HEADER, StoredResponse
+from patron.conditions import StoredResponse
 from patron.customers import consent_service, params
 from patron.customers.consent_render import consent_answer, subscriptions_wire
 from patron.customers.consent_schemas import ConsentIn, SubscriptionsOut, to_consent_request
@@ -77,15 +77,12 @@ async def _change(
         if_match=write.if_match,
         answer=answer,
     )
-    if isinstance(result, StoredResponse):
-        # A replay: the first response's bytes, status and ETag, marked as such.
-        stored, headers = result, {**result.headers, REPLAY_HEADER: "true"}
-    else:
-        stored = answer(result)
-        headers = stored.headers
-        if not result.dry_run and result.plan.changed:
-            request.app.state.metrics.write_applied("consent")
-    return Response(stored.body, stored.status, headers, media_type="application/json")
+    return written(request, result, answer, _applied)
+
+
+def _applied(result: ConsentResult) -> str | None:
+    """The metrics' kind of a change that stored something (not a dry run, not a no-op)."""
+    return "consent" if not result.dry_run and result.plan.changed else None
 
 
 @router.get(

@@ -1,20 +1,22 @@
 """Communication consent of one customer (SPEC 10.2): read it, or change it in one transaction.
 
-A change takes the path of every write: claim the Idempotency-Key, lock and load the customer
-(`patron.customers.store`), check If-Match, load its stored states, plan (`consent`, pure), and
-store the plan with `patron.customers.writes` (the states, the history entry with its
-provenance, the change event), then keep the answer for the key.
+A change runs the one skeleton of every write (`patron.customers.write_run`: claim the
+Idempotency-Key, write, keep the answer for the key); its write locks and loads the customer
+(`patron.customers.store`), checks If-Match, loads its stored states, plans (`consent`, pure),
+and stores the plan with `patron.customers.writes` (the states, the history entry with its
+provenance, the change event).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from patron import errors
 from patron.auth.principal import Principal
 from patron.conditions import IdempotencyKey, IfMatch, StoredResponse
-from patron.customers import consent_repository, idempotency, service, writes
+from patron.customers import consent_repository, service, writes
 from patron.customers.consent import (
     ConsentRequest,
     Pair,
@@ -27,7 +29,8 @@ from patron.customers.lookup import Lookup
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.customers.store import lock_customer
-from patron.db.driver import Database
+from patron.customers.write_run import Attempt, run_write
+from patron.db.driver import Connection, Database
 from patron.errors import ApiError, Problem
 from patron.orgs.model import OrgConfig
 
@@ -104,34 +107,35 @@ async def change(
 ) -> ConsentWritten:
     """Change a customer's consent; with `retry` once per Idempotency-Key, with `if_match` only
     at that version (412 otherwise)."""
-    now = service.utcnow()
     actor = Actor(principal.till_code, principal.actor_type)
-    resolved, problems = resolve_consent(request, config)
-    async with db.transaction(write=True) as conn:
-        if retry is not None and not dry_run:
-            replay = await idempotency.claim(conn, config.org_id, retry, now)
-            if replay is not None:
-                return replay
-        customer = await lock_customer(
-            conn,
-            config,
-            problems,
-            now=now,
-            lookup=target.lookup,
-            customer_id=target.customer_id,
-            accepts=None if if_match is None else if_match.refusal,
-        )
-        stored = await consent_repository.states(conn, config.org_id, customer.id)
-        p = plan_consent(customer, stored, resolved, problems, config, now=now)
-        if p.errors:
-            raise ApiError(p.errors, p.warnings)
-        if p.changed and not dry_run:
-            # A change that changes nothing writes nothing: no state, no history, no event.
-            await writes.apply(
-                conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=False
+
+    def attempt(now: datetime) -> Attempt[ConsentResult]:
+        resolved, problems = resolve_consent(request, config)
+
+        async def write(conn: Connection) -> ConsentResult:
+            customer = await lock_customer(
+                conn,
+                config,
+                problems,
+                now=now,
+                lookup=target.lookup,
+                customer_id=target.customer_id,
+                accepts=None if if_match is None else if_match.refusal,
             )
-        version = p.customer.version if not dry_run else customer.version
-        result = ConsentResult(customer.id, version, p, after_plan(stored, p), resolved, dry_run)
-        if retry is not None and not dry_run:
-            await idempotency.record(conn, config.org_id, retry, answer(result))
-    return result
+            stored = await consent_repository.states(conn, config.org_id, customer.id)
+            p = plan_consent(customer, stored, resolved, problems, config, now=now)
+            if p.errors:
+                raise ApiError(p.errors, p.warnings)
+            if p.changed and not dry_run:
+                # A change that changes nothing writes nothing: no state, no history, no event.
+                await writes.apply(
+                    conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=False
+                )
+            version = p.customer.version if not dry_run else customer.version
+            states = after_plan(stored, p)
+            return ConsentResult(customer.id, version, p, states, resolved, dry_run)
+
+        return Attempt(problems, write)
+
+    # Consent writes no identifier, so it never loses the race the skeleton runs again for.
+    return await run_write(db, config, retry, dry_run, answer, attempt)

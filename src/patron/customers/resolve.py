@@ -5,29 +5,25 @@ identifier and channel values normalised, fields typed, enrolments checked) plus
 found. It does not look at the stored customer: that is the planner's job. Registration and
 update both come through here, so each rule has one implementation. Pure: no I/O.
 
-Field values are resolved in `resolve_fields`, enrolments in `resolve_enrolments`; what comes
-out is described in `resolved`.
+Sources and accounts are checked in `resolve_sources`, channels in `resolve_channels`, field
+values in `resolve_fields`, enrolments in `resolve_enrolments`, unknown keys reported by
+`unknown_keys`; what comes out is described in `resolved`. This module holds the request as a
+whole: loyalty type, profiles, names and identifiers.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from patron import errors
 from patron.customers.characters import name_problem
 from patron.customers.model import ProfileKey
-from patron.customers.normalise import InvalidValue, channel_value, identifier_value
-from patron.customers.requests import (
-    UNSET,
-    ChannelReq,
-    CustomerRequest,
-    IdentifierReq,
-    ProfileReq,
-    Unset,
-)
+from patron.customers.normalise import InvalidValue, identifier_value
+from patron.customers.requests import UNSET, CustomerRequest, IdentifierReq, ProfileReq, Unset
+from patron.customers.resolve_channels import check_channel_set, resolve_channel
 from patron.customers.resolve_enrolments import enrolments, parse_expiry
-from patron.customers.resolve_fields import MAX_STRING, check_json, typed_fields
+from patron.customers.resolve_fields import MAX_STRING, typed_fields
+from patron.customers.resolve_sources import resolve_account, resolve_profile_key, resolve_source
 from patron.customers.resolved import (
     RChannel,
     REnrolment,
@@ -35,16 +31,10 @@ from patron.customers.resolved import (
     RIdentifier,
     RProfile,
 )
-from patron.customers.spelling import BadDate, canonical_kind, parse_date_or_datetime
+from patron.customers.spelling import canonical_kind
+from patron.customers.unknown_keys import report_unknown_keys
 from patron.errors import Problems
-from patron.orgs.model import (
-    CHANNEL_TYPES,
-    IDENTIFIER_TYPES,
-    LOYALTY_TYPES,
-    MOBILE_PUSH_SOURCES,
-    SOURCES,
-    OrgConfig,
-)
+from patron.orgs.model import IDENTIFIER_TYPES, LOYALTY_TYPES, OrgConfig
 
 __all__ = [
     "MAX_STRING",
@@ -64,66 +54,6 @@ __all__ = [
 ]
 
 MAX_NAME = 100
-MAX_UNKNOWN_KEYS = 100
-"""SPEC 8: unknown keys reported as warnings at most; a request with more is refused."""
-LAST_VIEWED = "lastViewedDate"
-_SOURCES_BY_UPPER = {s.upper(): s for s in SOURCES}
-
-
-# --- sources and accounts (SPEC 5.1, rule 2) ------------------------------------------------
-
-
-def resolve_source(
-    raw: str | None, config: OrgConfig, problems: Problems, path: str, *, allow_all: bool = False
-) -> str | None:
-    """The canonical source name, or None after recording 8012."""
-    if raw is None or not raw.strip():
-        problems.error(errors.INVALID_SOURCE, "source is required", path)
-        return None
-    upper = raw.strip().upper()
-    if allow_all and upper == "ALL":
-        return "ALL"
-    source = _SOURCES_BY_UPPER.get(upper)
-    if source is None:
-        problems.error(errors.INVALID_SOURCE, f"{raw!r} is not a source", path)
-        return None
-    if source not in config.sources:
-        problems.error(errors.INVALID_SOURCE, f"source {source} is not enabled for this org", path)
-        return None
-    return source
-
-
-def resolve_account(
-    source: str, raw: str | None, config: OrgConfig, problems: Problems, path: str
-) -> str | None:
-    """The account ("" for sources without accounts), or None after recording 8045/8011."""
-    accounts = config.sources.get(source, ())
-    given = raw.strip() if raw is not None else ""
-    if not given:
-        if accounts:
-            problems.error(
-                errors.ACCOUNT_REQUIRED, f"accountId is required for source {source}", path
-            )
-            return None
-        return ""
-    if given not in accounts:
-        problems.error(
-            errors.UNKNOWN_ACCOUNT, f"{given!r} is not an account of source {source}", path
-        )
-        return None
-    return given
-
-
-def resolve_profile_key(
-    source: str | None, account_id: str | None, config: OrgConfig, problems: Problems, path: str
-) -> ProfileKey | None:
-    """A (source, account) pair checked by the rules of SPEC 5.1."""
-    prefix = f"{path}." if path else ""
-    resolved = resolve_source(source, config, problems, f"{prefix}source")
-    if resolved is None:
-        return None
-    account = resolve_account(resolved, account_id, config, problems, f"{prefix}accountId")
-    return None if account is None else (resolved, account)
 
 
 # --- the request --------------------------------------------------------------------------
@@ -135,7 +65,7 @@ def resolve(
     """Check and normalise a request. `default_key` is the lookup's profile (None: registration)."""
     problems = Problems()
     out = Resolved()
-    _unknown_keys(request, problems)
+    report_unknown_keys(request.unknown_keys, problems)
     _loyalty_type(request, out, problems)
 
     by_key: dict[ProfileKey, RProfile] = {}
@@ -174,7 +104,7 @@ def resolve(
             "profiles",
         )
     out.profiles = list(by_key.values())
-    _check_channel_set(out.profiles, problems)
+    check_channel_set(out.profiles, problems)
 
     if request.extended_fields is not None:
         out.extended_fields = typed_fields(
@@ -187,24 +117,6 @@ def resolve(
         )
     enrolments(request, config, out, problems, now)
     return out, problems
-
-
-def _unknown_keys(request: CustomerRequest, problems: Problems) -> None:
-    report_unknown_keys(request.unknown_keys, problems)
-
-
-def report_unknown_keys(keys: tuple[str, ...], problems: Problems) -> None:
-    """Rule 10 and SPEC 8: a warning naming each unknown key, or one 400 past 100 of them."""
-    if len(keys) > MAX_UNKNOWN_KEYS:
-        # One error instead of thousands of warnings: the answer stays small.
-        problems.error(
-            errors.TOO_MANY,
-            f"the body has {len(keys)} keys patron does not know (the first is {keys[0][:80]!r}); "
-            f"at most {MAX_UNKNOWN_KEYS} are accepted",
-        )
-        return
-    for path in keys:
-        problems.warn(errors.UNKNOWN_KEY, f"{path} is not a key patron knows; it was ignored", path)
 
 
 def _loyalty_type(request: CustomerRequest, out: Resolved, problems: Problems) -> None:
@@ -312,7 +224,7 @@ def _fill_profile(
             seen.add((resolved_ident.type, resolved_ident.value))
             profile.identifiers.append(resolved_ident)
     for channel in entry.channels:
-        resolved = _channel(channel, profile.key[0], config, problems)
+        resolved = resolve_channel(channel, profile.key[0], config, problems)
         if resolved is not None:
             profile.channels.append(resolved)
     if entry.fields is not None:
@@ -326,115 +238,3 @@ def _fill_profile(
                 extended=False,
             )
         )
-
-
-def _channel(
-    channel: ChannelReq, source: str, config: OrgConfig, problems: Problems
-) -> RChannel | None:
-    kind = canonical_kind(channel.type, CHANNEL_TYPES)
-    if kind is None:
-        problems.error(
-            errors.INVALID_CHANNEL,
-            f"{channel.type!r} is not a channel type",
-            f"{channel.field}.type",
-        )
-        return None
-    if kind == "mobilePush" and source not in MOBILE_PUSH_SOURCES:
-        problems.error(
-            errors.INVALID_CHANNEL,
-            f"mobilePush channels are only for {', '.join(sorted(MOBILE_PUSH_SOURCES))} profiles, "
-            f"not {source}",
-            f"{channel.field}.type",
-        )
-        return None
-    try:
-        value = channel_value(kind, channel.value, config.default_country)
-    except InvalidValue as exc:
-        problems.error(exc.entry, exc.message, f"{channel.field}.value")
-        return None
-    meta = dict(channel.meta) if channel.meta is not None else None
-    viewed = _viewed_as_sent(channel, meta)
-    if kind != "mobilePush":
-        # A value patron drops is not validated first (SPEC 5.4); each warning names the path
-        # it was sent at.
-        for _, path in viewed:
-            problems.warn(
-                errors.LAST_VIEWED_DROPPED,
-                f"lastViewedDate applies to mobilePush channels only, not {kind}; it was dropped",
-                path,
-            )
-        if meta is not None and viewed:
-            meta.pop(LAST_VIEWED, None)
-        viewed = []
-    elif meta is not None and meta.get(LAST_VIEWED) is not None:
-        meta.pop(LAST_VIEWED)  # put back below once read; a null stays, to clear it
-    if meta is not None:
-        check_json(meta, f"{channel.field}.meta", problems)
-    read = _last_viewed(viewed, channel.field, problems)
-    if read is not None:
-        meta = meta if meta is not None else {}
-        meta[LAST_VIEWED] = read
-    return RChannel(kind, value, channel.primary, channel.verified, meta, channel.field)
-
-
-def _viewed_as_sent(channel: ChannelReq, meta: dict[str, Any] | None) -> list[tuple[Any, str]]:
-    """Each lastViewedDate the channel carries (on it, in its meta) with the path it was sent at."""
-    sent: list[tuple[Any, str]] = []
-    if channel.last_viewed_date is not None:
-        sent.append((channel.last_viewed_date, f"{channel.field}.lastViewedDate"))
-    if meta is not None and meta.get(LAST_VIEWED) is not None:
-        sent.append((meta[LAST_VIEWED], f"{channel.field}.meta.lastViewedDate"))
-    return sent
-
-
-def _last_viewed(sent: list[tuple[Any, str]], field: str, problems: Problems) -> str | None:
-    """A mobilePush channel's lastViewedDate in canonical spelling; "" reads as not given."""
-    read: dict[str, str] = {}
-    for value, path in sent:
-        if value == "":
-            problems.warn(
-                errors.EMPTY_VALUE_IGNORED,
-                "lastViewedDate was sent empty; it was read as not given",
-                path,
-            )
-            continue
-        if not isinstance(value, str):
-            problems.error(
-                errors.INVALID_DATE, "lastViewedDate must be a date or an ISO 8601 date-time", path
-            )
-            continue
-        try:
-            read[parse_date_or_datetime(value, "lastViewedDate")] = path
-        except BadDate as exc:
-            problems.error(exc.entry, exc.message, path)
-    if len(read) > 1:
-        problems.error(
-            errors.LAST_VIEWED_CONFLICT,
-            "lastViewedDate differs between the channel and its meta",
-            f"{field}.lastViewedDate",
-        )
-        return None
-    return next(iter(read), None)
-
-
-def _check_channel_set(profiles: list[RProfile], problems: Problems) -> None:
-    """Rule 5: one channel mentioned once per profile; at most one primary of a type per request."""
-    for profile in profiles:
-        seen: set[tuple[str, str]] = set()
-        primaries: set[str] = set()
-        for ch in profile.channels:
-            if (ch.type, ch.value) in seen:
-                problems.error(
-                    errors.DUPLICATE_CHANNEL,
-                    f"the {ch.type} channel {ch.value} is given twice",
-                    f"{ch.field}.value",
-                )
-            seen.add((ch.type, ch.value))
-            if ch.primary:
-                if ch.type in primaries:
-                    problems.error(
-                        errors.TWO_PRIMARIES,
-                        f"two {ch.type} channels are made primary in one request",
-                        f"{ch.field}.primary",
-                    )
-                primaries.add(ch.type)

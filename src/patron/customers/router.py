@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from patron.api.openapi import ERROR_RESPONSES, IdLink
-from patron.api.responses import JsonResponse
+from patron.api.responses import JsonResponse, written
 from patron.api.write_request import (
     PRECONDITION_FAILED,
     WRITE_FLAGS,
@@ -28,7 +28,7 @@ from patron.api.write_request import (
 )
 from patron.auth.caller import Caller, caller
 from patron.auth.deps import CallerDep
-from patron.conditions import REPLAY_HEADER, StoredResponse
+from patron.conditions import StoredResponse
 from patron.customers import params, service
 from patron.customers.embed import Embeds, apply_embeds, parse_embed
 from patron.customers.params import (
@@ -74,16 +74,13 @@ def _answer(result: service.WriteResult) -> StoredResponse:
 
 def _written(request: Request, result: service.Written, kind: str) -> Response:
     """The response to a write, counted in the metrics when it stored something."""
-    if isinstance(result, StoredResponse):
-        # A replay: the first response's bytes, status and ETag, marked as such.
-        answer, headers = result, {**result.headers, REPLAY_HEADER: "true"}
-    else:
-        answer = _answer(result)
-        headers = answer.headers
+
+    def applied(result: service.WriteResult) -> str | None:
         # Neither a dry run nor an update that changed nothing stored anything.
-        if not result.dry_run and (kind == "registration" or result.plan.changed):
-            request.app.state.metrics.write_applied(kind)
-    return Response(answer.body, answer.status, headers, media_type="application/json")
+        stored = not result.dry_run and (kind == "registration" or result.plan.changed)
+        return kind if stored else None
+
+    return written(request, result, _answer, applied)
 
 
 async def _details(who: Caller, found: service.Found, embeds: Embeds) -> Response:

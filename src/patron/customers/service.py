@@ -1,9 +1,11 @@
 """Customer operations, each one transaction: find, plan, apply, record.
 
-The service takes plain values and returns a result (the route renders it). It owns the order of things (claim the Idempotency-Key, resolve the request, load and
-lock the customer, check If-Match, find who holds the request's identifiers, plan, apply, write
-history, record the response for the key); the planner decides, the repository stores. Every
-refusal is an ApiError carrying all the errors found, and rolls everything back, the key included.
+The service takes plain values and returns a result (the route renders it). Each write is its
+resolve and its planner call; `patron.customers.write_run` runs it the one way every write runs
+(claim the Idempotency-Key, write, record the response for the key, run a lost identifier race
+once more), and `patron.customers.store` loads and locks the customer, checks If-Match, finds who
+holds the request's identifiers, plans and stores. Every refusal is an ApiError carrying all the
+errors found, and rolls everything back, the key included.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 from patron import errors
 from patron.auth.principal import Principal
 from patron.conditions import IdempotencyKey, IfMatch, StoredResponse
-from patron.customers import idempotency, repository, writes
-from patron.customers.identifier_change import ResolvedChange, plan_change, resolve_change
+from patron.customers import repository, writes
+from patron.customers.identifier_change import plan_change, resolve_change
 from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
@@ -32,8 +34,12 @@ from patron.customers.store import (
     not_found,
     update_one,
 )
-from patron.db.driver import Connection, Database, UniqueViolation
-from patron.errors import ApiError, Problem, Problems
+from patron.customers.write_run import ATTEMPTS as ATTEMPTS
+from patron.customers.write_run import Attempt, run_write
+from patron.customers.write_run import identifier_taken as identifier_taken
+from patron.customers.write_run import lost_race as lost_race
+from patron.db.driver import Connection, Database
+from patron.errors import ApiError, Problem
 from patron.orgs.model import OrgConfig
 
 
@@ -72,31 +78,6 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.till_code, principal.actor_type)
 
 
-ATTEMPTS = 2
-"""A write that lost a race for an identifier is run once more: the second run reads the
-winner's committed rows, so it is answered exactly as a request arriving after it would be."""
-
-
-def lost_race(exc: UniqueViolation) -> bool:
-    """Whether a unique-key violation is a concurrent writer taking one of our identifiers."""
-    return exc.table in ("identifiers", "identifier_owners")
-
-
-def identifier_taken(exc: UniqueViolation, problems: Problems) -> ApiError:
-    """The answer to losing a race for an identifier (409: 8008 in the same source/account,
-    8053 in another); re-raises any other violation."""
-    # Only reached when even a re-run lost (writers keep taking and freeing the value): the
-    # key that refused the row says which rule it was.
-    if exc.table == "identifiers":
-        entry = errors.IDENTIFIER_TAKEN
-    elif exc.table == "identifier_owners":
-        entry = errors.IDENTIFIER_TAKEN_OTHER_SOURCE
-    else:
-        raise exc
-    message = "an identifier of the request was just taken by another customer"
-    return ApiError([Problem(entry, message)], problems.warnings)
-
-
 async def register(
     db: Database,
     config: OrgConfig,
@@ -110,34 +91,26 @@ async def register(
 ) -> Written:
     """Register a customer (SPEC 5.0); with `retry`, once per Idempotency-Key (rule 13)."""
     actor = _actor(principal)
-    for attempt in range(1, ATTEMPTS + 1):
-        now = utcnow()
-        # Resolved afresh for each run: planning adds its findings to the problems.
+
+    def attempt(now: datetime) -> Attempt[WriteResult]:
         resolved, problems = resolve(request, config, default_key=None, now=now)
-        try:
-            async with db.transaction(write=True) as conn:
-                if retry is not None and not dry_run:
-                    replay = await idempotency.claim(conn, config.org_id, retry, now)
-                    if replay is not None:
-                        return replay
-                pairs = identifier_pairs(resolved)
-                holders = await repository.holders(conn, config.org_id, pairs)
-                p = plan(None, resolved, problems, config, holders=holders, now=now, actor=actor)
-                if p.errors:
-                    raise ApiError(p.errors, p.warnings)
-                if dry_run:
-                    return WriteResult(None, None, p, dry_run=True)
-                new_id = await writes.apply(
-                    conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=True
-                )
-                result = WriteResult(new_id, p.customer.version, p, dry_run=False)
-                if retry is not None:
-                    await idempotency.record(conn, config.org_id, retry, answer(result))
-            return result
-        except UniqueViolation as exc:
-            if attempt == ATTEMPTS or not lost_race(exc):
-                raise identifier_taken(exc, problems) from None
-    raise AssertionError("unreachable")
+
+        async def write(conn: Connection) -> WriteResult:
+            pairs = identifier_pairs(resolved)
+            holders = await repository.holders(conn, config.org_id, pairs)
+            p = plan(None, resolved, problems, config, holders=holders, now=now, actor=actor)
+            if p.errors:
+                raise ApiError(p.errors, p.warnings)
+            if dry_run:
+                return WriteResult(None, None, p, dry_run=True)
+            new_id = await writes.apply(
+                conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=True
+            )
+            return WriteResult(new_id, p.customer.version, p, dry_run=False)
+
+        return Attempt(problems, write)
+
+    return await run_write(db, config, retry, dry_run, answer, attempt)
 
 
 async def update(
@@ -160,32 +133,28 @@ async def update(
     version does not match is a 412.
     """
     actor = _actor(principal)
-    for attempt in range(1, ATTEMPTS + 1):
-        now = utcnow()
+
+    def attempt(now: datetime) -> Attempt[WriteResult]:
         resolved, problems = resolve(request, config, default_key=target.default_key, now=now)
-        try:
-            async with db.transaction(write=True) as conn:
-                if retry is not None and not dry_run:
-                    replay = await idempotency.claim(conn, config.org_id, retry, now)
-                    if replay is not None:
-                        return replay
-                updated = await update_one(
-                    conn,
-                    config,
-                    target,
-                    resolved,
-                    problems,
-                    actor=actor,
-                    now=now,
-                    request_id=request_id,
-                    dry_run=dry_run,
-                    accepts=None if if_match is None else if_match.refusal,
-                )
-                return await _finish(conn, config, updated, dry_run, retry, answer)
-        except UniqueViolation as exc:
-            if attempt == ATTEMPTS or not lost_race(exc):
-                raise identifier_taken(exc, problems) from None
-    raise AssertionError("unreachable")
+
+        async def write(conn: Connection) -> WriteResult:
+            updated = await update_one(
+                conn,
+                config,
+                target,
+                resolved,
+                problems,
+                actor=actor,
+                now=now,
+                request_id=request_id,
+                dry_run=dry_run,
+                accepts=None if if_match is None else if_match.refusal,
+            )
+            return _result(updated, dry_run)
+
+        return Attempt(problems, write)
+
+    return await run_write(db, config, retry, dry_run, answer, attempt)
 
 
 async def change_identifiers(
@@ -205,63 +174,41 @@ async def change_identifiers(
     assert target.customer_id is not None
     actor = _actor(principal)
     key = target.default_key
-    for attempt in range(1, ATTEMPTS + 1):
-        now = utcnow()
+
+    def attempt(now: datetime) -> Attempt[WriteResult]:
         change, problems = resolve_change(request, config)
-        try:
-            async with db.transaction(write=True) as conn:
-                if retry is not None and not dry_run:
-                    replay = await idempotency.claim(conn, config.org_id, retry, now)
-                    if replay is not None:
-                        return replay
-                updated = await change_one(
-                    conn,
-                    config,
-                    target,
-                    sorted({(a.type, a.value) for a in change.add}),
-                    _change_planner(key, change, problems, now, actor),
-                    problems,
-                    actor=actor,
-                    now=now,
-                    request_id=request_id,
-                    dry_run=dry_run,
-                    accepts=None if if_match is None else if_match.refusal,
-                )
-                return await _finish(conn, config, updated, dry_run, retry, answer)
-        except UniqueViolation as exc:
-            if attempt == ATTEMPTS or not lost_race(exc):
-                raise identifier_taken(exc, problems) from None
-    raise AssertionError("unreachable")
+
+        def decide(customer: Customer, holders: Holders) -> Plan:
+            return plan_change(
+                customer, key, change, problems, holders=holders, now=now, actor=actor
+            )
+
+        async def write(conn: Connection) -> WriteResult:
+            updated = await change_one(
+                conn,
+                config,
+                target,
+                sorted({(a.type, a.value) for a in change.add}),
+                decide,
+                problems,
+                actor=actor,
+                now=now,
+                request_id=request_id,
+                dry_run=dry_run,
+                accepts=None if if_match is None else if_match.refusal,
+            )
+            return _result(updated, dry_run)
+
+        return Attempt(problems, write)
+
+    return await run_write(db, config, retry, dry_run, answer, attempt)
 
 
-def _change_planner(
-    key: ProfileKey, change: ResolvedChange, problems: Problems, now: datetime, actor: Actor
-) -> Callable[[Customer, Holders], Plan]:
-    """The changeIdentifier planner for one run, waiting for the locked customer and holders."""
-
-    def decide(customer: Customer, holders: Holders) -> Plan:
-        return plan_change(customer, key, change, problems, holders=holders, now=now, actor=actor)
-
-    return decide
-
-
-async def _finish(
-    conn: Connection,
-    config: OrgConfig,
-    updated: Updated,
-    dry_run: bool,
-    retry: IdempotencyKey | None,
-    answer: Answer,
-) -> WriteResult:
-    """The result of a stored (or dry-run) change of a customer, kept for its Idempotency-Key."""
+def _result(updated: Updated, dry_run: bool) -> WriteResult:
+    """The result of a stored (or dry-run) change of a customer."""
     customer, p = updated.customer, updated.plan
-    result = WriteResult(
-        customer.id, p.customer.version if not dry_run else customer.version, p, dry_run
-    )
-    if retry is not None and not dry_run:
-        # Even an update that changed nothing is recorded: its retry must replay it.
-        await idempotency.record(conn, config.org_id, retry, answer(result))
-    return result
+    version = p.customer.version if not dry_run else customer.version
+    return WriteResult(customer.id, version, p, dry_run)
 
 
 async def lookup_id(db: Database, config: OrgConfig, lookup: Lookup) -> tuple[int, list[Problem]]:
