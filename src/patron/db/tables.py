@@ -127,6 +127,21 @@ tiers = sa.Table(
     sa.ForeignKeyConstraint(["org_id", "program_id"], ["programs.org_id", "programs.program_id"]),
 )
 
+console_users = sa.Table(
+    "console_users",
+    metadata,
+    _org(),
+    sa.Column("login", sa.String(CODE), nullable=False),
+    # The login lower-cased: logins are unique across orgs ignoring case (checked when a
+    # document is applied, like till codes), and sign-in finds the org by it.
+    sa.Column("login_key", sa.String(CODE), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "login"),
+    sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
+    sa.Index("ix_console_users_login_key", "login_key"),
+)
+
 customers = sa.Table(
     "customers",
     metadata,

@@ -16,6 +16,7 @@ from patron.db.driver import Connection, Database
 from patron.errors import ApiError, Problem
 from patron.orgs import repository, validation
 from patron.orgs.model import (
+    ConsoleUser,
     DataType,
     FieldDef,
     OAuthClient,
@@ -67,8 +68,8 @@ def _version(config: OrgConfig | None) -> int | None:
     return None if config is None else config.version
 
 
-Hashes = tuple[dict[str, str], dict[str, str]]
-"""Till code -> password hash, OAuth key -> secret hash."""
+Hashes = tuple[dict[str, str], dict[str, str], dict[str, str]]
+"""Till code -> password hash, OAuth key -> secret hash, console login -> password hash."""
 
 
 def _keep_or_hash(stored_hash: str | None, secret: str) -> str:
@@ -79,7 +80,8 @@ def _keep_or_hash(stored_hash: str | None, secret: str) -> str:
 
 
 async def _credential_hashes(doc: OrgDocument, stored: OrgConfig | None) -> Hashes:
-    """The hash to store for each till password (of its md5 hex) and OAuth secret."""
+    """The hash to store for each till password (of its md5 hex), OAuth secret and console
+    user's password."""
     limit = asyncio.Semaphore(_HASHING_CONCURRENCY)
 
     async def one(stored_hash: str | None, secret: str) -> str:
@@ -100,9 +102,17 @@ async def _credential_hashes(doc: OrgDocument, stored: OrgConfig | None) -> Hash
             for c in doc.oauth_clients
         )
     )
+    users = stored.console_users if stored else {}
+    user_hashes = await asyncio.gather(
+        *(
+            one(users[u.login].password_hash if u.login in users else None, u.password)
+            for u in doc.console_users
+        )
+    )
     return (
         {t.code: h for t, h in zip(doc.tills, till_hashes, strict=True)},
         {c.key: h for c, h in zip(doc.oauth_clients, client_hashes, strict=True)},
+        {u.login: h for u, h in zip(doc.console_users, user_hashes, strict=True)},
     )
 
 
@@ -112,7 +122,7 @@ def _field_defs(fields: list[OrgExtendedField] | list[OrgCustomField]) -> dict[s
 
 def build_config(org_id: OrgId, doc: OrgDocument, hashes: Hashes, *, version: int) -> OrgConfig:
     """The configuration a valid document describes, with the given credential hashes."""
-    till_hashes, client_hashes = hashes
+    till_hashes, client_hashes, user_hashes = hashes
     return repository.canonical(
         OrgConfig(
             org_id=org_id,
@@ -135,6 +145,10 @@ def build_config(org_id: OrgId, doc: OrgDocument, hashes: Hashes, *, version: in
                     {t.number: Tier(t.number, t.name) for t in p.tiers},
                 )
                 for p in doc.programs
+            },
+            console_users={
+                u.login: ConsoleUser(u.login, user_hashes[u.login], u.role)
+                for u in doc.console_users
             },
         )
     )
@@ -164,6 +178,19 @@ async def _check_conflicts(
                     errors.CREDENTIAL_TAKEN,
                     f"OAuth key {client.key!r} is already used by org {clients[client.key]!r}",
                     f"oauthClients[{i}].key",
+                )
+            )
+    taken = await repository.console_logins_held_elsewhere(
+        conn, org_id, [u.login for u in doc.console_users]
+    )
+    for i, user in enumerate(doc.console_users):
+        if user.login.lower() in taken:
+            problems.append(
+                Problem(
+                    errors.CREDENTIAL_TAKEN,
+                    f"console login {user.login!r} is already used by org "
+                    f"{taken[user.login.lower()]!r}",
+                    f"consoleUsers[{i}].login",
                 )
             )
     if stored is not None:
