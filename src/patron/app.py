@@ -101,6 +101,7 @@ def create_app_from_env() -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from patron.auth.router import router as auth_router
+    from patron.console.router import install as install_console
     from patron.customers.router import router as customers_router
     from patron.observability.routes import router as operations_router
     from patron.orgs.router import router as orgs_router
@@ -110,6 +111,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(auth_router)
     app.include_router(orgs_router)
     app.include_router(operations_router)
+    # The member-care console: its own pages, last, off the API's hot path.
+    install_console(app)
 
 
 def _install_handlers(app: FastAPI) -> None:

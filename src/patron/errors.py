@@ -345,6 +345,21 @@ NO_DEFAULT_PROGRAM = _w(
     "The customer became `loyalty` but the org has no default program to enrol them in.",
 )
 
+# --- the member-care console (docs/console.md) -------------------------------------------
+CONSOLE_FORBIDDEN = _e(
+    8190,
+    "CONSOLE_FORBIDDEN",
+    403,
+    "A console user whose role is viewer asked for an editor's action (a change to a customer).",
+)
+CONSOLE_CSRF = _e(
+    8191,
+    "CONSOLE_CSRF",
+    403,
+    "A console form was sent without the anti-forgery token of the signed-in session, or with "
+    "another session's; nothing was done.",
+)
+
 AMBIGUOUS_LOOKUP = _w(
     8407,
     "AMBIGUOUS_LOOKUP",
