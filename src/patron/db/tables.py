@@ -29,6 +29,8 @@ SOURCE = 20
 ACCOUNT = 64
 TYPE = 20
 VALUE = 150
+ACTOR_TYPE = 20
+"""`TILL`, `CONSOLE_USER`: who made a change (history, profile attribution)."""
 
 customer_id_seq = sa.Sequence("customer_id_seq", metadata=metadata)
 
@@ -171,10 +173,10 @@ profiles = sa.Table(
     sa.Column("fields", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(CODE), nullable=False),
-    sa.Column("created_by_type", sa.String(10), nullable=False),
+    sa.Column("created_by_type", sa.String(ACTOR_TYPE), nullable=False),
     sa.Column("modified_at", Timestamp, nullable=False),
     sa.Column("modified_by", sa.String(CODE), nullable=False),
-    sa.Column("modified_by_type", sa.String(10), nullable=False),
+    sa.Column("modified_by_type", sa.String(ACTOR_TYPE), nullable=False),
     sa.PrimaryKeyConstraint("org_id", "customer_id", "source", "account_id"),
     sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
 )
@@ -268,7 +270,7 @@ customer_history = sa.Table(
     sa.Column("at", Timestamp, nullable=False),
     sa.Column("request_id", sa.String(CODE), nullable=False),
     sa.Column("actor_code", sa.String(CODE), nullable=False),
-    sa.Column("actor_type", sa.String(10), nullable=False),
+    sa.Column("actor_type", sa.String(ACTOR_TYPE), nullable=False),
     sa.Column("changes", Json, nullable=False),
     sa.PrimaryKeyConstraint("org_id", "customer_id", "version"),
     sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
