@@ -263,7 +263,7 @@ CREDENTIAL_TAKEN = _e(
     8162,
     "CREDENTIAL_TAKEN",
     409,
-    "A till code or OAuth key of the document is held by another org.",
+    "A till code, OAuth key or console login (ignoring case) of the document is held by another org.",
 )
 INVALID_ORG_DOCUMENT = _e(
     8163,
