@@ -268,3 +268,26 @@ def test_failed_sign_ins_are_throttled_like_the_api(database_url: str, care: Tes
         assert int(refused.headers["retry-after"]) > 0
         assert f"({errors.AUTH_THROTTLED.code})" in refused.text
         assert COOKIE not in refused.headers.get("set-cookie", "")
+
+
+def test_the_history_is_paged_newest_first(care: TestClient) -> None:
+    cid = register_care(care)
+    for n in range(22):
+        response = care.put(
+            f"/v2/customers/{cid}?source=INSTORE",
+            json={"extendedFields": {"children": n}},
+            headers=CARE_AUTH,
+        )
+        assert response.status_code == 200
+    console = sign_in(care, VIEWER)
+    first = console.get(f"/console/customers/{cid}")
+    entries = re.findall(r"<li>", first.text)
+    assert len(entries) == 20
+    older = re.search(r'href="\?before=(\d+)" data-testid="older"', first.text)
+    assert older is not None
+    second = console.get(f"/console/customers/{cid}", before=older.group(1))
+    # 23 entries in all: the registration and 22 updates, the registration last.
+    assert len(re.findall(r"<li>", second.text)) == 3
+    assert 'data-testid="older"' not in second.text
+    assert "profiles[INSTORE].identifiers" in second.text
+    assert "profiles[INSTORE].identifiers" not in first.text

@@ -107,8 +107,14 @@ def _common(request: Request, user: SignedIn) -> dict[str, Any]:
 
 
 def _refused(request: Request, user: SignedIn, problem: Problem) -> Response:
+    # An htmx form swaps only its own section; a refusal replaces the whole page body instead.
+    headers = (
+        {"HX-Retarget": "main", "HX-Reselect": "main", "HX-Reswap": "outerHTML"}
+        if request.headers.get("hx-request") == "true"
+        else None
+    )
     return pages.page(
-        "refused.html", problem.entry.status, problem=problem, **_common(request, user)
+        "refused.html", problem.entry.status, headers, problem=problem, **_common(request, user)
     )
 
 
