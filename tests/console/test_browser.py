@@ -111,6 +111,8 @@ def test_an_edit_is_previewed_then_saved_and_shows_in_the_history(
     expect(preview).to_contain_text("2 changes would be saved")
     expect(preview).to_contain_text("profiles[INSTORE].firstName")
     expect(preview).to_contain_text("extendedFields.city")
+    # htmx swapped the form's section in place: the page itself was not reloaded.
+    expect(page).to_have_url(f"{server}/console/customers/{cid}/edit?profile=INSTORE")
     screens.take(page, "preview")
     assert (
         care.get(f"/v2/customers/{cid}", headers=CARE_AUTH).json()["profiles"][0]["firstName"]
