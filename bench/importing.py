@@ -59,7 +59,8 @@ def write_file(path: Path, customers: int) -> None:
             f.write(orjson.dumps(dataset.registration_body(n)) + b"\n")
 
 
-def _apply_org(url: str) -> str:
+def apply_org(url: str) -> str:
+    """Apply the first benchmark org to the database at `url`; its code."""
     doc = dataset.org_document(0)
     TMP.mkdir(parents=True, exist_ok=True)
     path = TMP / f"org-import-{doc['orgCode']}.json"
@@ -84,7 +85,7 @@ def bench_import(
     log(f"import: recreating {database}")
     asyncio.run(recreate_database(admin_url, database))
     migrate(url)
-    org = _apply_org(url)
+    org = apply_org(url)
     file = TMP / f"import-{customers}.jsonl"
     log(f"import: writing {customers:,} registrations to {file.name}")
     write_file(file, customers)

@@ -115,6 +115,18 @@ def _import_line(imported: dict[str, Any] | None) -> str:
     )
 
 
+def _ledger_line(ledger: dict[str, Any] | None) -> str:
+    if not ledger:
+        return "No points balance was measured."
+    return (
+        f"Points balance (bench/ledger.py): `GET loyaltyDetails` of a customer with"
+        f" {ledger['ledger_rows']:,} ledger rows ({ledger['ledger_rows_in_table']:,} in the table),"
+        f" in process: p50 {ledger['p50_ms']:.2f} ms, p99 {ledger['p99_ms']:.2f} ms; its balance"
+        f" query runs in {ledger['query_execution_ms']:.2f} ms"
+        f" ({'an index-only scan of ix_points_ledger_balance' if ledger['uses_index'] else 'NOT using its index'})."
+    )
+
+
 def _fmt(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "n/a"
@@ -228,6 +240,7 @@ def markdown(data: dict[str, Any]) -> str:
         f" {_fmt(pg['seconds']['constraints'])} s, VACUUM ANALYZE"
         f" {_fmt(pg['seconds']['vacuum_analyze'])} s; database size {_fmt(pg['size_mb'], 0)} MB.",
         _import_line(data.get("import")),
+        _ledger_line(data.get("ledger")),
         f"Raw figures of every run: `{data['results_file']}`.",
     ]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,8 @@
    lookup at 64 and at 4 connections, the details read, the reference update, the echo); stop
    them; run pgbench on patron's statements, then on the reference app's.
 4. Measure the Python CPU of one update of patron and of the reference app in process
-   (`bench.cpu`), then the bulk import (`bench.importing`).
+   (`bench.cpu`), then the bulk import (`bench.importing`) and the points balance of a customer
+   with 5,000 ledger rows (`bench.ledger`).
 5. Write the medians, ratios and targets to bench/results/<UTC date>.json and docs/performance.md.
 
 Sizes and durations come from the environment (see `--help` and docs/performance.md); a run
@@ -34,7 +35,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import cpu, importing, pgbench, report, verify
+from bench import cpu, importing, ledger, pgbench, report, verify
 from bench.common import ROOT, TMP, BenchError, env_float, env_int, log
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url
 from bench.load_pg import load as load_pg
@@ -343,6 +344,8 @@ def bench(cfg: Config) -> dict[str, Any]:
     cpu_ms = cpu.measure(runner.main_url, cfg.customers, requests=2000, rounds=3)
     # After the rounds, so the import's CPU does not disturb them; a database of its own.
     imported = importing.bench_import(cfg.admin_url, cfg.import_customers).as_dict()
+    log("points balance of a customer with 5,000 ledger rows (bench.ledger)")
+    ledger_read = ledger.bench_ledger(cfg.admin_url).as_dict()
     med = report.medians(runner.runs)
     rat = report.ratios(med)
     rss_max = runner.peak("patron", "whole_round_peak_mb")
@@ -356,6 +359,7 @@ def bench(cfg: Config) -> dict[str, Any]:
         "host": {**host, "loadavg_end": Path("/proc/loadavg").read_text().split(" ")[0]},
         "load": loads,
         "import": imported,
+        "ledger": ledger_read,
         "verification": verification,
         "statements": capture.summary(),
         "cpu_per_update_ms": cpu_ms,

@@ -33,7 +33,14 @@ def live_server(database_url: str, **settings: Any) -> Iterator[str]:
     port = free_port()
     app = create_app(make_settings(database_url, **settings))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop="asyncio",
+        # As `patron serve`: patron reads X-Forwarded-For itself (PATRON_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"patron-{port}", daemon=True)

@@ -15,12 +15,13 @@ from starlette.responses import Response
 
 from patron import __version__, errors
 from patron.api.body import translate
+from patron.api.client_address import TrustedProxies
 from patron.api.middleware import ObservabilityMiddleware
 from patron.api.openapi import install_openapi
 from patron.api.responses import error_response
 from patron.auth.router import throttled_handler
 from patron.auth.service import Authenticator
-from patron.auth.throttle import Throttled
+from patron.auth.throttle import AuthThrottle, Throttled
 from patron.config import Settings, get_settings
 from patron.customers.idempotency import purge_periodically
 from patron.db.driver import DatabaseUnavailable, create_database
@@ -84,9 +85,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.orgs,
         secret_key=settings.secret_key,
         token_ttl=settings.oauth_token_ttl_seconds,
+        throttle=AuthThrottle.from_settings(settings),
     )
 
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.access_log)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        metrics=metrics,
+        access_log=settings.access_log,
+        proxies=TrustedProxies.parse(settings.trusted_proxies),
+    )
     _install_handlers(app)
     _include_routers(app)
     install_openapi(app)
@@ -102,12 +109,14 @@ def create_app_from_env() -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from patron.auth.router import router as auth_router
     from patron.console.router import install as install_console
+    from patron.customers.loyalty_router import router as loyalty_router
     from patron.customers.router import router as customers_router
     from patron.observability.routes import router as operations_router
     from patron.orgs.router import router as orgs_router
 
     # Routers are matched in order, route by route: the customer API, the hot path, goes first.
     app.include_router(customers_router)
+    app.include_router(loyalty_router)
     app.include_router(auth_router)
     app.include_router(orgs_router)
     app.include_router(operations_router)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from patron.addresses import parse_networks
 
 
 class Settings(BaseSettings):
@@ -50,14 +52,32 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(
         default=10,
         ge=0,
-        description="Failed authentications per till, OAuth key or client address and window "
-        "before further attempts are refused with 429 (per worker; 0 turns throttling off).",
+        description="Failed authentications of one credential (till code, OAuth key) from one "
+        "client address per window before that credential is refused from that address with "
+        "429; also the admin-token failures allowed per address (per worker; 0 turns "
+        "throttling off).",
     )
     auth_failure_window_seconds: float = Field(
         default=60.0,
         gt=0,
         le=86400,
         description="The throttling window, counted from a key's first failure.",
+    )
+    auth_address_failure_limit: int = Field(
+        default=100,
+        ge=0,
+        description="Failed authentications from one client address across all credentials per "
+        "window before credentials not yet proven from it are refused with 429 (per worker; 0 "
+        "turns this limit off).",
+    )
+    auth_allowlist: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDR ranges never throttled.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDR ranges of the proxies whose "
+        "X-Forwarded-For gives the client address (none by default).",
     )
     db_connect_timeout_seconds: float = Field(
         default=5.0,
@@ -123,6 +143,12 @@ class Settings(BaseSettings):
         description="Duplicate window (Nats-Msg-Id de-duplication) of the PATRON stream when the "
         "relay creates it; an existing stream keeps its own.",
     )
+
+    @field_validator("auth_allowlist", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        # Refused at start-up, not at the first request that needs it.
+        return ",".join(str(net) for net in parse_networks(value))
 
 
 def get_settings() -> Settings:

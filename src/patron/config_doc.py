@@ -15,6 +15,8 @@ END = "<!-- end of settings reference -->"
 def _default(value: Any) -> str:
     if value is None or value is PydanticUndefined:
         return "(unset)"
+    if value == "":
+        return "(none)"
     return f"`{value}`"
 
 

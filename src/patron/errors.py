@@ -311,8 +311,9 @@ AUTH_THROTTLED = _e(
     8180,
     "AUTH_THROTTLED",
     429,
-    "Too many failed authentications from this till, OAuth key or client address: every "
-    "attempt (even with a valid credential) is refused until the Retry-After delay has passed.",
+    "Too many failed authentications of this credential from this client address, or from "
+    "this address across credentials not yet proven from it (or of the admin token from it): "
+    "the attempt is refused unchecked, right or wrong, until the Retry-After delay has passed.",
 )
 
 # --- warnings ----------------------------------------------------------------------------
@@ -364,6 +365,12 @@ AMBIGUOUS_LOOKUP = _w(
     8407,
     "AMBIGUOUS_LOOKUP",
     "With source=ALL, several customers hold the identifier in different sources; the lowest id is answered.",
+)
+
+UNKNOWN_EMBED = _w(
+    8430,
+    "UNKNOWN_EMBED",
+    "An `embed` value of a details route is not one patron knows (points, mlp); it was ignored.",
 )
 
 CATALOGUE: tuple[Entry, ...] = tuple(sorted(_ENTRIES, key=lambda e: e.code))

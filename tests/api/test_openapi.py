@@ -43,6 +43,12 @@ def test_every_customer_route_is_documented(client: TestClient) -> None:
     assert set(paths["/v2/customers/{customer_id}"]) == {"get", "put"}
     assert "get" in paths["/v2/customers/lookup/customerDetails"]
     assert "get" in paths["/v2/customers/{customer_id}/changes"]
+    for points_route in (
+        "/v2/customers/{customer_id}/loyaltyDetails",
+        "/v2/customers/lookup/loyaltyDetails",
+        "/v2/customers/{customer_id}/pointsExpirySchedule",
+    ):
+        assert set(paths[points_route]) == {"get"}
     assert "post" in paths["/v3/oauth/token/generate"]
     assert {"get", "put"} <= set(paths["/admin/orgs/{orgCode}"])
 

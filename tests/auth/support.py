@@ -16,6 +16,8 @@ from patron.errors import ApiError
 from tests.conftest import ADMIN, PASSWORD
 
 Headers = Mapping[str, str] | list[tuple[bytes, bytes]]
+ADDRESS = "192.0.2.9"
+"""The client address of the requests these helpers authenticate."""
 
 
 def raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
@@ -50,7 +52,7 @@ def authenticate(
     """Run `authenticate` on the app's event loop, as `patron.api.caller.authenticate` does for a route."""
     auth = using or authenticator(client)
     assert client.portal is not None
-    return client.portal.call(auth.authenticate, bare_request(client, headers))
+    return client.portal.call(auth.authenticate, bare_request(client, headers).headers, ADDRESS)
 
 
 def refusal(

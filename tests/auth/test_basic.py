@@ -15,6 +15,7 @@ from patron.auth.service import DENIED_MESSAGE, Grant, VerifiedCache, parse_basi
 from patron.errors import UNAUTHORIZED, ApiError
 from patron.orgs.model import OrgId
 from tests.auth.support import (
+    ADDRESS,
     apply_org,
     authenticate,
     authenticator,
@@ -174,7 +175,7 @@ def test_concurrent_first_uses_of_a_credential_all_succeed(client: TestClient) -
     requests = [bare_request(client, basic(f"{code}.till")) for _ in range(8)]
 
     async def all_at_once() -> list[Principal]:
-        return await asyncio.gather(*(auth.authenticate(r) for r in requests))
+        return await asyncio.gather(*(auth.authenticate(r.headers, ADDRESS) for r in requests))
 
     assert client.portal is not None
     principals = client.portal.call(all_at_once)
@@ -187,7 +188,7 @@ def test_concurrent_wrong_passwords_are_all_refused(client: TestClient) -> None:
 
     async def all_at_once() -> list[Principal | BaseException]:
         return await asyncio.gather(
-            *(auth.authenticate(r) for r in requests), return_exceptions=True
+            *(auth.authenticate(r.headers, ADDRESS) for r in requests), return_exceptions=True
         )
 
     assert client.portal is not None
@@ -221,6 +222,9 @@ def test_verified_cache_is_a_bounded_lru() -> None:
         "/v2/customers/1/changes?limit=0",  # a query FastAPI validates (limit 1-100)
         "/v2/customers/lookup?source=NOPE&identifierName=x&identifierValue=y",
         "/v2/customers/1?source=NOPE",
+        "/v2/customers/lookup/loyaltyDetails?source=NOPE&identifierName=x&identifierValue=y",
+        "/v2/customers/1/loyaltyDetails?programId=x",
+        "/v2/customers/x/pointsExpirySchedule",
     ],
 )
 def test_a_missing_credential_is_answered_before_a_bad_query(client: TestClient, path: str) -> None:

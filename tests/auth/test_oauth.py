@@ -272,6 +272,7 @@ def test_without_a_secret_key_no_token_is_issued_or_accepted(client: TestClient)
         client.app.state.orgs,  # type: ignore[attr-defined]
         secret_key=None,
         token_ttl=300,
+        throttle=app_auth.throttle,
     )
     token = generate(client, **ACME_CLIENT)
     assert refusal(client, oauth(token), using=keyless).status == 401

@@ -187,6 +187,7 @@ def fuzz_client(client: TestClient, database_url: str) -> Iterator[TestClient]:
     overrides: dict[str, Any] = {}
     if "auth_failure_limit" in Settings.model_fields:
         overrides["auth_failure_limit"] = 10**9
+        overrides["auth_address_failure_limit"] = 10**9
     app = create_app(make_settings(database_url, **overrides))
     with TestClient(app, raise_server_exceptions=False) as fuzz:
         yield fuzz

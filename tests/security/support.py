@@ -18,8 +18,9 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
+from patron.addresses import AddressSet
 from patron.app import create_app
-from patron.auth.throttle import FailureThrottle
+from patron.auth.throttle import MAX_KEYS, AuthThrottle
 from tests.conftest import make_settings
 
 ADDRESS_HEADER = "x-test-client-address"
@@ -81,7 +82,7 @@ class OwnApp:
 
     app: FastAPI
     http: TestClient
-    throttle: FailureThrottle
+    throttle: AuthThrottle
     clock: Clock
 
 
@@ -91,23 +92,39 @@ def own_app(
     *,
     limit: int = 0,
     window: float = 60.0,
+    address_limit: int = 0,
+    allowlist: str = "",
+    max_keys: int = MAX_KEYS,
     clock: Clock | None = None,
     **settings: Any,
 ) -> Iterator[OwnApp]:
-    """An app on `database_url` whose throttle allows `limit` failures per `window` seconds.
+    """An app on `database_url` whose throttle allows `limit` failures per credential and
+    address, and `address_limit` per address, per `window` seconds.
 
     Time stands still for the throttle unless the test moves `clock`.
     """
     app = create_app(
         make_settings(
-            database_url, auth_failure_limit=limit, auth_failure_window_seconds=window, **settings
+            database_url,
+            auth_failure_limit=limit,
+            auth_failure_window_seconds=window,
+            auth_address_failure_limit=address_limit,
+            auth_allowlist=allowlist,
+            **settings,
         )
     )
-    # The app makes its throttle from its settings on first use; one set beforehand is used
-    # instead, which is how a test gets a clock it can move.
+    # The app makes its throttle from its settings; this one counts the same but on a clock
+    # the test moves (and with the bound the test chooses).
     clock = clock or Clock()
-    throttle = FailureThrottle(limit, window, clock=clock)
-    app.state.auth_throttle = throttle
+    throttle = AuthThrottle(
+        limit,
+        window,
+        address_limit=address_limit,
+        allowlist=AddressSet.parse(allowlist),
+        max_keys=max_keys,
+        clock=clock,
+    )
+    app.state.authenticator.throttle = throttle
     with TestClient(ClientAddressFromHeader(app), raise_server_exceptions=False) as http:
         yield OwnApp(app, http, throttle, clock)
 

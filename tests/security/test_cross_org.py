@@ -117,6 +117,25 @@ def probe_changes(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.
     ]
 
 
+def probe_loyalty_details(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.Response]:
+    path = f"/v2/customers/{t.customer_id}/loyaltyDetails"
+    return [
+        c.get(path, headers=auth),
+        c.get(path, params={"programId": "1016"}, headers=auth),
+        c.get(f"/v2/customers/{t.customer_id}", params={"embed": "points,mlp"}, headers=auth),
+    ]
+
+
+def probe_loyalty_by_lookup(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.Response]:
+    return [
+        c.get("/v2/customers/lookup/loyaltyDetails", params=p, headers=auth) for p in _lookups(t)
+    ]
+
+
+def probe_expiry_schedule(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.Response]:
+    return [c.get(f"/v2/customers/{t.customer_id}/pointsExpirySchedule", headers=auth)]
+
+
 def _registration(t: Target) -> dict[str, Any]:
     identifiers = [
         {"type": "mobile", "value": t.mobile},
@@ -150,6 +169,9 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Probe] = {
     ("PUT", "/v2/customers/{customer_id}"): probe_update,
     ("GET", "/v2/customers/{customer_id}/changes"): probe_changes,
     ("POST", "/v2/customers"): probe_register,
+    ("GET", "/v2/customers/{customer_id}/loyaltyDetails"): probe_loyalty_details,
+    ("GET", "/v2/customers/lookup/loyaltyDetails"): probe_loyalty_by_lookup,
+    ("GET", "/v2/customers/{customer_id}/pointsExpirySchedule"): probe_expiry_schedule,
 }
 ADMIN_ROUTES = {("GET", "/admin/orgs/{orgCode}"), ("PUT", "/admin/orgs/{orgCode}")}
 TOKEN_ROUTE = ("POST", "/v3/oauth/token/generate")

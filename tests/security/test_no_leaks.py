@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from starlette.testclient import TestClient
@@ -313,6 +313,7 @@ def test_query_parameters(client: TestClient, customer: int) -> None:
             for method, path in (
                 ("GET", "/v2/customers/lookup"),
                 ("GET", "/v2/customers/lookup/customerDetails"),
+                ("GET", "/v2/customers/lookup/loyaltyDetails"),
                 ("PUT", "/v2/customers/lookup"),
                 ("GET", f"/v2/customers/{customer}"),
                 ("PUT", f"/v2/customers/{customer}"),
@@ -322,6 +323,12 @@ def test_query_parameters(client: TestClient, customer: int) -> None:
     for value in [*HOSTILE_ENCODED, *HOSTILE_IDS, str(2**70)]:
         for name in ("limit", "cursor"):
             path = f"/v2/customers/{customer}/changes?{name}={value}"
+            log.check(client.get(path, headers=ACME_AUTH), path[:80])
+        for path in (
+            f"/v2/customers/{customer}/loyaltyDetails?programId={value}",
+            f"/v2/customers/{customer}?embed={value}",
+            f"/v2/customers/lookup/customerDetails?{urlencode(lookup_params())}&embed={value}",
+        ):
             log.check(client.get(path, headers=ACME_AUTH), path[:80])
     log.assert_clean()
 
@@ -338,6 +345,8 @@ def test_path_segments(client: TestClient, customer: int) -> None:
                 headers=ACME_AUTH,
             ),
             client.get(f"/v2/customers/{raw}/changes", headers=ACME_AUTH),
+            client.get(f"/v2/customers/{raw}/loyaltyDetails", headers=ACME_AUTH),
+            client.get(f"/v2/customers/{raw}/pointsExpirySchedule", headers=ACME_AUTH),
             client.get(f"/admin/orgs/{raw}", headers=ADMIN),
             client.put(f"/admin/orgs/{raw}", json=acme_doc(), headers=ADMIN),
         ):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from patron import errors
+from patron.api.client_address import client_address
 from patron.auth.principal import Principal
 from patron.db.driver import Database
 from patron.errors import ApiError
@@ -31,8 +32,10 @@ class Caller:
 
 
 async def authenticate(request: Request) -> Principal:
-    """The till a Basic credential or an OAuth token proves; 401 otherwise."""
-    principal: Principal = await request.app.state.authenticator.authenticate(request)
+    """The till a Basic credential or an OAuth token proves; 401 otherwise (429 when refused)."""
+    principal: Principal = await request.app.state.authenticator.authenticate(
+        request.headers, client_address(request)
+    )
     # The request log line names the org and till (patron.api.middleware).
     request.state.principal = principal
     return principal

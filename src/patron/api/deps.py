@@ -15,7 +15,8 @@ from starlette.requests import Request
 
 from patron import errors
 from patron.api.caller import Caller, caller
-from patron.auth.throttle import address_key, throttle_for
+from patron.api.client_address import client_address
+from patron.auth.throttle import AuthThrottle
 from patron.config import Settings
 from patron.db.driver import Database
 from patron.errors import ApiError
@@ -44,22 +45,25 @@ async def require_admin(request: Request) -> None:
     """The admin bearer token, compared in constant time; 401 without detail otherwise.
 
     Both sides are hashed before the comparison, so neither the time taken nor the answer
-    depends on how long the offered token is. Failed bearer attempts count against the client
-    address (`patron.auth.throttle`); a throttled address is refused with 429 first.
+    depends on how long the offered token is. Wrong bearer tokens are counted per client
+    address apart from till and OAuth failures (`patron.auth.throttle`); past the limit, an
+    address is refused with 429 first unless it offers the token that already worked from it.
+    A request without a bearer token is 401 and not counted.
     """
     expected: str | None = request.app.state.settings.admin_token
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         raise ApiError.one(errors.UNAUTHORIZED, "Invalid or missing credentials")
-    throttle = throttle_for(request)
-    address = address_key(request)
-    throttle.check(address)
+    throttle: AuthThrottle = request.app.state.authenticator.throttle
+    address = client_address(request)
     offered = hashlib.sha256(token.strip().encode()).digest()
+    throttle.check_admin(address, offered)
     wanted = hashlib.sha256(expected.encode()).digest() if expected is not None else None
     if wanted is None or not hmac.compare_digest(offered, wanted):
-        throttle.failed(address)
+        throttle.admin_failed(address)
         raise ApiError.one(errors.UNAUTHORIZED, "Invalid or missing credentials")
+    throttle.admin_succeeded(address, offered)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

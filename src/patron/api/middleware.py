@@ -1,4 +1,5 @@
-"""The one middleware every request passes: request id, timing, metrics and the request log line.
+"""The one middleware every request passes: request id, client address, timing, metrics and the
+request log line.
 
 It is pure ASGI (no BaseHTTPMiddleware, which costs a task and a stream per request), and does
 all four jobs in one layer so a request pays for one wrapper only.
@@ -14,6 +15,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patron import errors
+from patron.api.client_address import STATE_KEY, TrustedProxies
 from patron.auth.principal import Principal
 from patron.observability.logs import AccessLog, access_fields
 from patron.observability.metrics import Metrics
@@ -47,15 +49,25 @@ class ObservabilityMiddleware:
 
     The request id is the caller's `X-Request-Id` when it is short and plain, otherwise a new
     one; it is put in `request.state.request_id` (the history entry records it) and in the
-    response's `X-Request-Id`. The org and till of the log line are those the auth dependency
+    response's `X-Request-Id`. The client address (`patron.api.client_address`, from the
+    trusted-proxy rule) is decided here, once, into `request.state.client_address`: throttling
+    and the log line read that one value. The org and till of the log line are those the auth dependency
     left in `request.state.principal`. Error codes are read from the bodies of 4xx/5xx
     responses, which every error path of the app renders the same way, so no error escapes
     the count.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        access_log: bool = True,
+        proxies: TrustedProxies | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.proxies = proxies or TrustedProxies.parse("")
         self.log = AccessLog() if access_log else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -67,6 +79,7 @@ class ObservabilityMiddleware:
         request_id = given.decode() if _SAFE.match(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        state[STATE_KEY] = self.proxies.client_address(scope)
         header = (b"x-request-id", request_id.encode())
         status = 500
         error_body: list[bytes] | None = None
@@ -120,5 +133,6 @@ class ObservabilityMiddleware:
                 org=org,
                 till=till,
                 request_id=str(state["request_id"]),
+                client=str(state[STATE_KEY]),
             )
             self.log.write(fields)

@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from patron.api.body import read_body
+from patron.api.client_address import client_address
 from patron.api.openapi import ERROR_RESPONSES, ErrorBody, json_body
 from patron.api.responses import JsonResponse, error_response
 from patron.auth.service import MAX_CODE_LENGTH, MAX_SECRET_LENGTH, Authenticator
-from patron.auth.throttle import Throttled, address_key, oauth_key, throttle_for
+from patron.auth.throttle import Throttled, oauth_key
 from patron.errors import ApiError
 
 router = APIRouter(tags=["auth"])
@@ -53,23 +54,22 @@ async def generate_token(request: Request) -> Response:
     """Exchange an OAuth client's key and secret for a short-lived access token."""
     body = await read_body(request, TokenRequest)
     authenticator: Authenticator = request.app.state.authenticator
-    throttle = throttle_for(request)
+    throttle = authenticator.throttle
+    address = client_address(request)
     # A key longer than any stored one cannot match: it counts against the address only, so
     # that counters stay small.
-    keys = (
-        address_key(request),
-        oauth_key(body.key) if len(body.key) <= MAX_CODE_LENGTH else None,
-    )
+    credential = oauth_key(body.key) if len(body.key) <= MAX_CODE_LENGTH else None
     try:
-        throttle.check(*keys)
+        throttle.check(credential, address)
     except Throttled as exc:
         return throttled_response(exc)
     try:
         issued = await authenticator.issue_token(body.key, body.secret)
     except ApiError as exc:
         if exc.status == 401:
-            throttle.failed(*keys)
+            throttle.failed(credential, address)
         raise
+    throttle.succeeded(oauth_key(body.key), address)
     answer = TokenResponse(
         data=TokenData(access_token=issued.access_token, ttl_seconds=issued.ttl_seconds)
     )

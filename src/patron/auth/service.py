@@ -13,9 +13,12 @@ the same unverified credential share one verification. An unknown till or key sp
 verification, so a miss costs what a hit costs. Every refusal is the same 401, whatever was
 wrong.
 
-Failed attempts are counted per client address and per till (`patron.auth.throttle`); a till or
-address over the limit is refused with 429 before its credential is looked at. A missing
-credential is not a guess and is not counted.
+Failed attempts are counted per (till code, client address) and per address
+(`patron.auth.throttle`); a refused attempt gets 429 before its credential is looked at. A
+missing credential is not a guess: it is 401, never counted and never refused. An OAuth token
+is verified before the throttle is asked (an HMAC, no argon2): a genuine token can only be had
+by presenting the client's secret to the throttled token route, so it is never refused; a
+forged or expired one counts against its address.
 """
 
 from __future__ import annotations
@@ -29,18 +32,17 @@ import os
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
-from starlette.requests import Request
 
 from patron import errors
 from patron.auth import repository
 from patron.auth.passwords import burn_verification, verify_secret
 from patron.auth.principal import Principal
-from patron.auth.throttle import address_key, throttle_for, till_key
+from patron.auth.throttle import AuthThrottle, oauth_key, till_key
 from patron.auth.tokens import InvalidToken, TokenCodec
 from patron.db.driver import Connection, Database
 from patron.errors import ApiError
@@ -157,11 +159,14 @@ class Authenticator:
         *,
         secret_key: str | None,
         token_ttl: int,
+        throttle: AuthThrottle,
         cache_size: int = VERIFIED_CACHE_SIZE,
         max_parallel_verifications: int | None = None,
     ) -> None:
         self._db = db
         self._orgs = orgs
+        self.throttle = throttle
+        """The process's failed-authentication throttle (shared with the token and admin routes)."""
         self._tokens = (
             TokenCodec(secret_key, ttl_seconds=token_ttl) if secret_key is not None else None
         )
@@ -176,39 +181,44 @@ class Authenticator:
         """The token codec, or None when no secret key is configured (no OAuth then)."""
         return self._tokens
 
-    async def authenticate(self, request: Request) -> Principal:
-        """The till the request's credential proves; 401 on any failure, 429 while throttled.
+    async def authenticate(self, headers: Mapping[str, str], address: str) -> Principal:
+        """The till the credential in `headers` proves; 401 on any failure, 429 while refused.
 
-        An `X-CAP-API-OAUTH-TOKEN` header, when present, is used (and must be valid) even if an
+        `headers` are the request's (lower-case names), `address` its client address. An
+        `X-CAP-API-OAUTH-TOKEN` header, when present, is used (and must be valid) even if an
         `Authorization` header is sent too. A Basic credential not yet verified is looked up in
-        the database. While the client address or the till is
-        throttled, `Throttled` (429) is raised without looking at the credential.
+        the database; one the throttle refuses from `address` gets `Throttled` (429) without
+        being looked at.
         """
-        throttle = throttle_for(request)
-        address = address_key(request)
-        token = request.headers.get(OAUTH_HEADER)
+        throttle = self.throttle
+        token = headers.get(OAUTH_HEADER)
         if token is not None:
-            # A token's claims are not trusted before it is verified: only its address counts.
-            throttle.check(address)
+            if not token.strip():
+                raise denied()  # an empty header is no credential: not counted
             try:
-                return await self._from_token(token.strip())
+                principal, key = await self._from_token(token.strip())
             except ApiError:
-                throttle.failed(address)
+                throttle.check(None, address)
+                throttle.failed(None, address)
                 raise
-        header = request.headers.get("authorization")
-        if header is None:
+            throttle.succeeded(oauth_key(key), address)
+            return principal
+        header = headers.get("authorization")
+        if header is None or not header.strip():
             raise denied()  # no credential, no guess: not counted
         parsed = parse_basic(header)
         till = till_key(parsed[0]) if parsed is not None else None
-        throttle.check(address, till)
+        throttle.check(till, address)
         if parsed is None:
-            throttle.failed(address)
+            throttle.failed(None, address)
             raise denied()
         try:
-            return await self._from_basic(*parsed)
+            principal = await self._from_basic(*parsed)
         except ApiError:
-            throttle.failed(address, till)
+            throttle.failed(till, address)
             raise
+        throttle.succeeded(till_key(principal.till_code), address)
+        return principal
 
     async def issue_token(self, key: str, secret: str) -> IssuedToken:
         """An access token for the OAuth client `key` if `secret` is its secret; 401 otherwise."""
@@ -233,7 +243,7 @@ class Authenticator:
         access_token = self._tokens.issue(config.org_id, client.till, key)
         return IssuedToken(access_token, self._tokens.ttl_seconds)
 
-    async def _from_token(self, token: str) -> Principal:
+    async def _from_token(self, token: str) -> tuple[Principal, str]:
         if self._tokens is None:
             raise denied()
         try:
@@ -250,7 +260,7 @@ class Authenticator:
             or claims.till_code not in config.tills
         ):
             raise denied()
-        return Principal(config.org_id, claims.till_code)
+        return Principal(config.org_id, claims.till_code), claims.client_key
 
     async def _from_basic(self, till_code: str, digest: str) -> Principal:
         def stored(config: OrgConfig) -> str | None:

@@ -1,46 +1,52 @@
-"""Slowing down guessing: repeated failed authentication from one till, OAuth key or address.
+"""Slowing down guessing without locking out honest callers (SPEC section 4).
 
-Each failed authentication counts against every key it involves: the client address always
-(`request.client.host`), and the till code (Basic) or the OAuth client key (token route) it
-named. Once a key has `limit` failures in a window of `window_seconds` (the window opens at its
-first failure), every further attempt involving it is refused with 429 `AUTH_THROTTLED` and a
-`Retry-After` until the window ends, *before* the credential is looked at: a throttled
-attempt costs no argon2 time, and a throttled valid credential is refused like any other, so
-the answer says nothing about the guess. Refused attempts do not count (the window does not
-slide), and a success resets nothing: a caller holding one valid credential cannot use it to
-wipe the count of its guesses at another.
+Many tills of a store, or a retailer's whole back end, reach patron from one address, so
+failures are counted per credential name (till code, OAuth key) *and* client address:
 
-The counters live in the process's memory, so each worker counts on its own. That is enough:
-a guesser gets at most `workers x limit` attempts per window and key, which is what the limit
-is for; sharing counters would put a database or cache round trip on every failure for no
-real gain. Memory is bounded: at most `max_keys` counters (least recently failed out) and at
-most `max_keys` throttled keys.
+* `limit` failures of one credential from one address in a window refuse that credential from
+  that address (429) for the rest of the window; the same credential elsewhere, and every other
+  credential there, are unaffected.
+* `address_limit` failures from one address across all credentials (a password spray) refuse
+  every credential not yet proven from that address; a credential that authenticated from it
+  before keeps working. Proofs are remembered per (credential, address), least recently proven
+  out past `max_keys`.
+* Admin-token failures have counters of their own, per address, and never throttle tills or
+  OAuth clients (nor the other way round). Past `limit`, admin requests from that address are
+  refused unless they carry the token that already authenticated from it.
+* Addresses of the allowlist are never counted nor refused. A request with no credential never
+  reaches the throttle.
 
-The hot path (a valid credential while nothing is throttled) costs one truthiness test of an
-empty dict: `check` returns at once when no key is throttled.
+A refusal happens *before* the credential is looked at: it costs no argon2 time, and a right
+credential is refused like a wrong one, so a 429 says nothing about the guess. Refused attempts
+do not count (the window does not slide), and a success resets nothing.
+
+The counters live in the process's memory, so each worker counts on its own: a guesser gets at
+most `workers x limit` attempts per window, credential and address, which is what the limit is
+for; sharing counters would put a round trip on every failure for no real gain. Memory is
+bounded by `max_keys` per kind of counter. The hot path (a valid credential while nothing is
+refused) costs a truthiness test of two empty dicts, plus remembering the proof.
 """
 
 from __future__ import annotations
 
-import heapq
+import hmac
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from starlette.requests import HTTPConnection
 
 from patron import errors
+from patron.addresses import AddressSet
+from patron.auth.counters import FailureCounter, Proofs
+from patron.config import Settings
 from patron.errors import ApiError, Problem
 
 MAX_KEYS = 100_000
-"""Failure counters (and throttled keys) kept per process, least recently failed out."""
+"""Counters (and blocked keys, and proofs) kept per kind and process, least recent out."""
 THROTTLED_MESSAGE = "Too many failed authentication attempts; retry later"
 
-Key = tuple[str, str]
-"""A counted thing: `("addr", host)`, `("till", code)` or `("oauth", key)`."""
+Credential = tuple[str, str]
+"""A credential's name: `("till", code)` or `("oauth", key)`."""
 
 
 class Throttled(ApiError):
@@ -56,32 +62,21 @@ class Throttled(ApiError):
         return {"Retry-After": str(self.retry_after)}
 
 
-@dataclass(slots=True)
-class _Window:
-    failures: int
-    ends_at: float
-
-
-def address_key(conn: HTTPConnection) -> Key | None:
-    """The counter of the request's client address; None when the server knows no address."""
-    client = conn.scope.get("client")
-    return ("addr", str(client[0])) if client else None
-
-
-def till_key(code: str) -> Key:
-    """The counter of a till code."""
+def till_key(code: str) -> Credential:
+    """The name of a till's Basic credential."""
     return ("till", code)
 
 
-def oauth_key(key: str) -> Key:
-    """The counter of an OAuth client key."""
+def oauth_key(key: str) -> Credential:
+    """The name of an OAuth client's credential."""
     return ("oauth", key)
 
 
-class FailureThrottle:
-    """Counts failed authentications per key in fixed windows; refuses keys over the limit.
+class AuthThrottle:
+    """Counts failed authentications per (credential, address), per address, and for the admin.
 
-    `limit` 0 turns throttling off. Safe to call from the event loop and from worker threads.
+    `limit` 0 turns throttling off; `address_limit` 0 turns off the per-address limit only.
+    Safe to call from the event loop and from worker threads.
     """
 
     def __init__(
@@ -89,105 +84,139 @@ class FailureThrottle:
         limit: int,
         window_seconds: float,
         *,
+        address_limit: int = 0,
+        allowlist: AddressSet | None = None,
         max_keys: int = MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if limit < 0 or window_seconds <= 0 or max_keys < 1:
-            raise ValueError("limit must be >= 0, window_seconds > 0 and max_keys >= 1")
-        self._limit = limit
-        self._window = window_seconds
-        self._max_keys = max_keys
+        if address_limit < 0:
+            raise ValueError("address_limit must be >= 0")
+        self._credentials: FailureCounter[tuple[Credential, str]] = FailureCounter(
+            limit, window_seconds, max_keys
+        )
+        self._addresses: FailureCounter[str] = FailureCounter(
+            address_limit if limit else 0, window_seconds, max_keys
+        )
+        self._admin: FailureCounter[str] = FailureCounter(limit, window_seconds, max_keys)
+        self._proven: Proofs[tuple[Credential, str]] = Proofs(max_keys)
+        self._admin_proven: Proofs[str] = Proofs(max_keys)
+        self._allowlist = allowlist or AddressSet()
         self._clock = clock
-        self._windows: OrderedDict[Key, _Window] = OrderedDict()
-        # Only the keys refused right now, and when they are free again. Empty in normal
-        # operation, which is what keeps `check` free on the hot path; `_expiries` (a heap of
-        # (until, key)) empties it again as windows end, whether or not the keys come back.
-        self._blocked: dict[Key, float] = {}
-        self._expiries: list[tuple[float, Key]] = []
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuthThrottle:
+        """The throttle the settings describe (one per process)."""
+        return cls(
+            settings.auth_failure_limit,
+            settings.auth_failure_window_seconds,
+            address_limit=settings.auth_address_failure_limit,
+            allowlist=AddressSet.parse(settings.auth_allowlist),
+        )
 
     @property
     def limit(self) -> int:
-        """Failures allowed per key and window (0: no throttling)."""
-        return self._limit
+        """Failures allowed per credential and address, and admin failures per address."""
+        return self._credentials.limit
+
+    @property
+    def address_limit(self) -> int:
+        """Failures allowed per address across credentials (0: no such limit)."""
+        return self._addresses.limit
 
     @property
     def window_seconds(self) -> float:
         """Length of a window, counted from a key's first failure."""
-        return self._window
+        return self._credentials.window_seconds
 
-    def __len__(self) -> int:
-        """Failure counters held now (at most `max_keys`)."""
-        return len(self._windows)
+    def counters(self) -> int:
+        """Failure counters held now, of every kind (each kind at most `max_keys`)."""
+        return len(self._credentials) + len(self._addresses) + len(self._admin)
+
+    def held(self) -> int:
+        """Every key held now: counters, blocked keys and proofs (the memory bound's measure)."""
+        with self._lock:
+            blocked = (
+                len(self._credentials.blocked)
+                + len(self._addresses.blocked)
+                + len(self._admin.blocked)
+            )
+            return self.counters() + blocked + len(self._proven) + len(self._admin_proven)
 
     def throttled(self) -> int:
-        """Keys refused right now (at most `max_keys`)."""
+        """Keys refused right now, of every kind."""
         with self._lock:
-            self._expire(self._clock())
-            return len(self._blocked)
+            now = self._clock()
+            total = 0
+            for counter in (self._credentials, self._addresses, self._admin):
+                counter.expire(now)
+                total += len(counter.blocked)
+            return total
 
-    def check(self, *keys: Key | None) -> None:
-        """Raise `Throttled` if any of `keys` (None ones skipped) is refused right now."""
-        if not self._blocked:
+    # --- tills and OAuth clients ------------------------------------------------------------
+
+    def check(self, credential: Credential | None, address: str) -> None:
+        """Raise `Throttled` if `credential` (None: an unreadable one) is refused from `address`."""
+        if not self._credentials.blocked and not self._addresses.blocked:
+            return
+        if address in self._allowlist:
             return
         with self._lock:
             now = self._clock()
-            self._expire(now)
-            wait = max((self._blocked.get(k, now) - now for k in keys if k is not None), default=0)
+            self._credentials.expire(now)
+            self._addresses.expire(now)
+            wait = 0.0
+            if credential is not None:
+                wait = self._credentials.blocked_for((credential, address), now)
+            if not wait:
+                wait = self._addresses.blocked_for(address, now)
+                if wait and credential is not None and self._proven.get((credential, address)):
+                    wait = 0.0
         if wait > 0:
             raise Throttled(max(1, math.ceil(wait)))
 
-    def failed(self, *keys: Key | None) -> None:
-        """Count one failed authentication against each of `keys` (None ones skipped)."""
-        if self._limit == 0:
+    def failed(self, credential: Credential | None, address: str) -> None:
+        """Count one failure of `credential` (None: an unreadable one) from `address`."""
+        if self.limit == 0 or address in self._allowlist:
             return
         with self._lock:
             now = self._clock()
-            for key in keys:
-                if key is not None:
-                    self._count(key, now)
+            if credential is not None:
+                self._credentials.count((credential, address), now)
+            self._addresses.count(address, now)
 
-    def _count(self, key: Key, now: float) -> None:
-        window = self._windows.get(key)
-        if window is None or window.ends_at <= now:
-            window = _Window(0, now + self._window)
-        window.failures += 1
-        self._windows[key] = window
-        self._windows.move_to_end(key)
-        while len(self._windows) > self._max_keys:
-            self._windows.popitem(last=False)
-        if window.failures >= self._limit:
-            self._block(key, window.ends_at, now)
+    def succeeded(self, credential: Credential, address: str) -> None:
+        """Remember that `credential` authenticated from `address` (it outlives a spray there)."""
+        if self.limit == 0:
+            return
+        with self._lock:
+            self._proven.add((credential, address), b"\x01")
 
-    def _block(self, key: Key, until: float, now: float) -> None:
-        self._blocked[key] = until
-        heapq.heappush(self._expiries, (until, key))
-        if len(self._blocked) > self._max_keys:
-            self._expire(now)
-        while len(self._blocked) > self._max_keys and self._expiries:
-            # Over the bound even after expiry: free the key whose window ends first.
-            soonest, key = heapq.heappop(self._expiries)
-            if self._blocked.get(key) == soonest:
-                del self._blocked[key]
+    # --- the admin token ----------------------------------------------------------------------
 
-    def _expire(self, now: float) -> None:
-        """Free every key whose window has ended."""
-        expiries, blocked = self._expiries, self._blocked
-        while expiries and expiries[0][0] <= now:
-            until, key = heapq.heappop(expiries)
-            if blocked.get(key) == until:
-                del blocked[key]
+    def check_admin(self, address: str, digest: bytes) -> None:
+        """Raise `Throttled` if admin requests from `address` are refused and `digest` (of the
+        offered token) is not the one that already authenticated from there."""
+        if not self._admin.blocked or address in self._allowlist:
+            return
+        with self._lock:
+            now = self._clock()
+            self._admin.expire(now)
+            wait = self._admin.blocked_for(address, now)
+            proven = self._admin_proven.get(address)
+        if wait > 0 and not (proven is not None and hmac.compare_digest(proven, digest)):
+            raise Throttled(max(1, math.ceil(wait)))
 
+    def admin_failed(self, address: str) -> None:
+        """Count one wrong admin token from `address`."""
+        if self.limit == 0 or address in self._allowlist:
+            return
+        with self._lock:
+            self._admin.count(address, self._clock())
 
-def throttle_for(conn: HTTPConnection) -> FailureThrottle:
-    """The application's throttle, made from its settings on first use (one per process)."""
-    state = conn.app.state
-    try:
-        throttle: FailureThrottle = state.auth_throttle
-    except AttributeError:
-        settings = state.settings
-        throttle = FailureThrottle(
-            settings.auth_failure_limit, settings.auth_failure_window_seconds
-        )
-        state.auth_throttle = throttle
-    return throttle
+    def admin_succeeded(self, address: str, digest: bytes) -> None:
+        """Remember the admin token (by `digest`) that authenticated from `address`."""
+        if self.limit == 0:
+            return
+        with self._lock:
+            self._admin_proven.add(address, digest)

@@ -12,7 +12,8 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from patron.auth.throttle import Throttled, address_key, throttle_for
+from patron.api.client_address import client_address
+from patron.auth.throttle import Throttled
 from patron.console import customer_routes, pages, signin
 from patron.console.requests import (
     SignInRequired,
@@ -81,7 +82,12 @@ async def sign_in(request: Request) -> Response:
     state = request.app.state
     try:
         config, user = await signin.sign_in(
-            state.db, state.orgs, throttle_for(request), address_key(request), login, password
+            state.db,
+            state.orgs,
+            state.authenticator.throttle,
+            client_address(request),
+            login,
+            password,
         )
     except Throttled as exc:
         return pages.page("sign_in.html", 429, exc.headers, login=login, problem=exc.errors[0])

@@ -2,8 +2,8 @@
 
 A sign-in names no org: the login does (logins are unique across orgs ignoring case). Failed
 sign-ins go through the API's failed-authentication throttle (`patron.auth.throttle`), counted
-against the client address and the login, and a throttled attempt is refused before the
-password is looked at. An unknown login spends a dummy argon2 verification, so a miss costs
+per (login, client address) and per address like a till's, and a throttled attempt is refused
+before the password is looked at. An unknown login spends a dummy argon2 verification, so a miss costs
 what a hit costs, and every refusal is the same sentence.
 """
 
@@ -16,7 +16,7 @@ import anyio.to_thread
 from patron import errors
 from patron.auth.passwords import burn_verification, verify_secret
 from patron.auth.principal import Principal
-from patron.auth.throttle import FailureThrottle, Key
+from patron.auth.throttle import AuthThrottle, Credential
 from patron.console.sessions import Session, SessionCodec
 from patron.db.driver import Database
 from patron.errors import ApiError
@@ -44,8 +44,8 @@ class SignedIn:
         return Principal(self.config.org_id, self.user.login, ACTOR_TYPE)
 
 
-def login_key(login: str) -> Key:
-    """The throttle's counter of a console login (ignoring case, as logins are matched)."""
+def login_key(login: str) -> Credential:
+    """The throttle's name of a console login (ignoring case, as logins are matched)."""
     return ("console", login.lower())
 
 
@@ -56,18 +56,19 @@ def _denied() -> ApiError:
 async def sign_in(
     db: Database,
     orgs: OrgConfigCache,
-    throttle: FailureThrottle,
-    address: Key | None,
+    throttle: AuthThrottle,
+    address: str,
     login: str,
     password: str,
 ) -> tuple[OrgConfig, ConsoleUser]:
     """The console user `login` if `password` is theirs; 401 otherwise, 429 while throttled."""
     login = login.strip()
-    counted = login_key(login)
-    throttle.check(address, counted)
     shaped = 0 < len(login) <= CREDENTIAL_MAX and login.isascii() and login.isprintable()
-    if not shaped or not password or len(password) > SECRET_MAX:
-        throttle.failed(address, counted)
+    # A login that cannot exist counts against the address only, so that counters stay small.
+    counted = login_key(login) if shaped else None
+    throttle.check(counted, address)
+    if counted is None or not password or len(password) > SECRET_MAX:
+        throttle.failed(counted, address)
         raise _denied()
     async with db.transaction(write=False) as conn:
         org_id = await repository.console_user_org(conn, login)
@@ -75,11 +76,13 @@ async def sign_in(
     user = config.console_user(login) if config is not None else None
     if config is None or user is None:
         await anyio.to_thread.run_sync(burn_verification, password)
-        throttle.failed(address, counted)
+        throttle.failed(counted, address)
         raise _denied()
     if not await anyio.to_thread.run_sync(verify_secret, user.password_hash, password):
-        throttle.failed(address, counted)
+        throttle.failed(counted, address)
         raise _denied()
+    # Proven from this address: a password spray there later does not lock this user out.
+    throttle.succeeded(counted, address)
     return config, user
 
 

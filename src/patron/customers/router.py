@@ -25,6 +25,8 @@ from patron.api.openapi import ERROR_RESPONSES, ErrorBody, json_body
 from patron.api.query import QueryParam
 from patron.api.responses import JsonResponse
 from patron.customers import idempotency, service
+from patron.customers.embed import DESCRIPTION as EMBED_DESCRIPTION
+from patron.customers.embed import Embeds, apply_embeds, parse_embed
 from patron.customers.idempotency import IdempotencyKey, StoredResponse
 from patron.customers.lookup import Lookup, parse_lookup, profile_selector
 from patron.customers.render import customer_wire, etag, history_wire
@@ -77,6 +79,7 @@ IDENTIFIER_NAME = QueryParam("identifierName", "An identifier type, e.g. mobile.
 IDENTIFIER_VALUE = QueryParam("identifierValue", "Normalised like stored values.")
 DRY_RUN = QueryParam("dryRun", "true: validate and plan, store nothing.")
 USE_ASYNC = QueryParam("use_async", "Accepted; the answer is the same.")
+EMBED = QueryParam("embed", EMBED_DESCRIPTION)
 LOOKUP = (SOURCE, ACCOUNT_ID, IDENTIFIER_NAME, IDENTIFIER_VALUE)
 WRITE_FLAGS = (DRY_RUN, USE_ASYNC)
 
@@ -199,13 +202,13 @@ async def _read(
     )
 
 
-def _details(found: service.Found, config: OrgConfig) -> Response:
+async def _details(who: Caller, found: service.Found, embeds: Embeds) -> Response:
     c = found.customer
     keys = found.selected if found.selected is not None else list(c.profiles)
     profiles = [c.profiles[k] for k in keys if k in c.profiles]
-    return JsonResponse(
-        customer_wire(c, profiles, config, found.warnings), headers={"ETag": etag(c)}
-    )
+    details = customer_wire(c, profiles, who.config, found.warnings + embeds.warnings)
+    await apply_embeds(embeds, who.db, who.config, c, details)
+    return JsonResponse(details, headers={"ETag": etag(c)})
 
 
 @router.post(
@@ -258,13 +261,14 @@ async def lookup_customer(request: Request) -> Response:
 @router.get(
     "/v2/customers/lookup/customerDetails",
     responses={200: {"model": CustomerOut}},
-    openapi_extra=_params(*LOOKUP),
+    openapi_extra=_params(*LOOKUP, EMBED),
 )
 async def customer_details_by_lookup(request: Request) -> Response:
     """A customer's full details, found by identifier, with the profile of that source/account."""
     who = await caller(request)
     lookup = _lookup(request, who.config, allow_all=True)
-    return _details(await service.details_by_lookup(who.db, who.config, lookup), who.config)
+    embeds = parse_embed(EMBED.read(request))
+    return await _details(who, await service.details_by_lookup(who.db, who.config, lookup), embeds)
 
 
 @router.put(
@@ -291,7 +295,7 @@ async def update_customer_by_lookup(request: Request) -> Response:
 @router.get(
     "/v2/customers/{customer_id}",
     responses={200: {"model": CustomerOut}},
-    openapi_extra=_params(SOURCE, ACCOUNT_ID),
+    openapi_extra=_params(SOURCE, ACCOUNT_ID, EMBED),
 )
 async def customer_details(customer_id: str, request: Request) -> Response:
     """A customer's full details by id: one source's profile, or every profile with `source=ALL`."""
@@ -306,7 +310,8 @@ async def customer_details(customer_id: str, request: Request) -> Response:
         )
         if problems.errors:
             raise ApiError(problems.errors)
-    return _details(await service.details_by_id(who.db, who.config, cid, key), who.config)
+    embeds = parse_embed(EMBED.read(request))
+    return await _details(who, await service.details_by_id(who.db, who.config, cid, key), embeds)
 
 
 @router.put(

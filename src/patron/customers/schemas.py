@@ -197,6 +197,9 @@ class CustomerOut(BaseModel):
     loyalty_info: dict[str, str] = Field(alias="loyaltyInfo")
     extended_fields: dict[str, JsonValue] = Field(alias="extendedFields")
     loyalty_program_details: list[dict[str, Any]] = Field(alias="loyaltyProgramDetails")
+    points_summary: dict[str, Any] | None = Field(
+        None, alias="pointsSummary", description="With embed=points (SPEC 10.3)."
+    )
     warnings: list[ProblemOut]
 
 

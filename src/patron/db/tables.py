@@ -259,6 +259,11 @@ points_ledger = sa.Table(
         ["org_id", "customer_id", "program_id"],
         ["enrolments.org_id", "enrolments.customer_id", "enrolments.program_id"],
     ),
+    # Covers the balance and expiry-schedule queries (customers/points_repository.py): a
+    # customer's credits are summed per program from the index alone (migration 0006).
+    sa.Index(
+        "ix_points_ledger_balance", "org_id", "customer_id", "program_id", "expires_at", "points"
+    ),
 )
 
 customer_history = sa.Table(

@@ -95,6 +95,7 @@ def access_fields(
     org: str | None,
     till: str | None,
     request_id: str,
+    client: str,
 ) -> dict[str, Any]:
     """The fields of a request line."""
     return {
@@ -105,6 +106,7 @@ def access_fields(
         "org": org,
         "till": till,
         "request_id": request_id,
+        "client": client,
     }
 
 
