@@ -87,21 +87,28 @@ def test_an_edit_is_previewed_then_saved_and_shows_in_the_history(
         lastName="Sawyer",
         fields={"employee": "false"},
     )
-    care.put(
+    enrolled = care.put(
         f"/v2/customers/{cid}?source=INSTORE",
         json={
             "extendedFields": {"city": "Bangalore"},
             "loyaltyProgramEnrollments": [
-                {"programId": 1016, "tierNumber": 2, "loyaltyPoints": 75}
+                {
+                    "programId": 1016,
+                    "tierNumber": 2,
+                    "loyaltyPoints": 75,
+                    "pointsExpiryDate": "2031-03-31T12:00:00+05:30",
+                }
             ],
         },
         headers=CARE_AUTH,
     )
+    assert enrolled.status_code == 200, enrolled.text
     page = new_page()
     sign_in(page, server, EDITOR)
     page.goto(f"{server}/console/customers/{cid}")
     expect(page.get_by_test_id("enrolments")).to_contain_text("Gold (2)")
     expect(page.get_by_test_id("enrolments")).to_contain_text("75")
+    expect(page.get_by_test_id("expiry-schedule")).to_contain_text("2031-03-31")
     screens.take(page, "customer")
     page.get_by_test_id("edit-INSTORE").click()
     page.get_by_label("First name").fill("Thomas")

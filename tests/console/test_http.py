@@ -291,3 +291,34 @@ def test_the_history_is_paged_newest_first(care: TestClient) -> None:
     assert 'data-testid="older"' not in second.text
     assert "profiles[INSTORE].identifiers" in second.text
     assert "profiles[INSTORE].identifiers" not in first.text
+
+
+def test_loyalty_shows_balances_and_the_points_expiry_schedule(care: TestClient) -> None:
+    cid = register_care(care)
+    enrol = {
+        "loyaltyProgramEnrollments": [
+            {
+                "programId": 1016,
+                "tierNumber": 2,
+                "loyaltyPoints": 40,
+                "pointsExpiryDate": "2031-01-15T10:00:00Z",
+            },
+            {"programId": 2020, "loyaltyPoints": 5},
+        ]
+    }
+    assert (
+        care.put(f"/v2/customers/{cid}?source=INSTORE", json=enrol, headers=CARE_AUTH).status_code
+        == 200
+    )
+    page = sign_in(care, VIEWER).get(f"/console/customers/{cid}")
+    rows = re.findall(
+        r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>[^<]*</td><td>([^<]*)</td>"
+        r'<td class="points">(\d+)</td>',
+        page.text,
+    )
+    assert rows == [
+        ("Acme Rewards (1016)", "Gold (2)", "Platinum", "40"),
+        ("Acme Kids (2020)", "Starter (1)", "top tier", "5"),
+    ]
+    schedule = page.text.split('data-testid="expiry-schedule"')[1].split("</table>")[0]
+    assert re.findall(r"<td>([^<]*)</td>", schedule) == ["2031-01-15", "Acme Rewards (1016)", "40"]

@@ -25,7 +25,7 @@ from patron.console.requests import (
 )
 from patron.console.sessions import PATH
 from patron.console.signin import SignedIn
-from patron.customers import service
+from patron.customers import loyalty_service, points, service
 from patron.customers.lookup import parse_lookup
 from patron.customers.render import history_wire
 from patron.db.driver import Database
@@ -133,13 +133,17 @@ async def customer_page(customer_id: str, request: Request) -> Response:
         rows, next_cursor = await service.history(
             db, user.config, cid, limit=HISTORY_PAGE, before_version=before
         )
+        sums = await loyalty_service.ledger_sums(db, user.config, cid)
+        credits = await loyalty_service.expiry_schedule(db, user.config, cid)
     except ApiError:
         return _not_found(request, user, customer_id)
     return pages.page(
         "customer.html",
         customer=found.customer,
         profiles=views.profiles(found.customer),
-        enrolments=views.enrolments(found.customer, user.config),
+        enrolments=views.enrolments(found.customer, sums, user.config),
+        schedule=points.expiry_schedule(credits),
+        program_names=views.program_names(user.config),
         history=history_wire(rows),
         older=None if next_cursor is None else f"?{urlencode({'before': next_cursor})}",
         saved=request.query_params.get("saved") == "1",

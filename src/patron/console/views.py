@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from patron.customers.model import Customer, Profile, profile_label
+from patron.customers.points import LedgerSums, loyalty_entry
 from patron.orgs.model import OrgConfig
 
 
@@ -17,15 +19,26 @@ class EnrolmentView:
     tier_number: int
     tier_name: str
     tier_expiry_date: str | None
+    next_tier: str
+    """The next tier's name, or "" at the top tier."""
     points: int
+    """Credited and not expired: the balance."""
+    lifetime_points: int
+    expired_points: int
 
 
-def enrolments(customer: Customer, config: OrgConfig) -> list[EnrolmentView]:
-    """The customer's enrolments, by program id; a program or tier since removed shows its number."""
+def enrolments(
+    customer: Customer, sums: dict[int, LedgerSums], config: OrgConfig
+) -> list[EnrolmentView]:
+    """The customer's enrolments with their ledger sums (SPEC 10.3), by program id.
+
+    A program or tier removed from the org since shows its number.
+    """
     out = []
     for e in sorted(customer.enrolments.values(), key=lambda e: e.program_id):
         program = config.programs.get(e.program_id)
         tier = program.tiers.get(e.tier_number) if program else None
+        entry: dict[str, Any] = loyalty_entry(e, sums.get(e.program_id), config)
         out.append(
             EnrolmentView(
                 e.program_id,
@@ -33,10 +46,18 @@ def enrolments(customer: Customer, config: OrgConfig) -> list[EnrolmentView]:
                 e.tier_number,
                 tier.name if tier else f"tier {e.tier_number}",
                 e.tier_expiry_date,
-                e.points,
+                str(entry["nextSlab"]),
+                int(entry["loyaltyPoints"]),
+                int(entry["lifetimePoints"]),
+                int(entry["expired"]),
             )
         )
     return out
+
+
+def program_names(config: OrgConfig) -> dict[int, str]:
+    """Program id -> name, for the points expiry schedule."""
+    return {pid: p.name for pid, p in config.programs.items()}
 
 
 def profiles(customer: Customer) -> list[tuple[str, Profile]]:
