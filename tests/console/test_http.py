@@ -268,6 +268,14 @@ def test_failed_sign_ins_are_throttled_like_the_api(database_url: str, care: Tes
         assert int(refused.headers["retry-after"]) > 0
         assert f"({errors.AUTH_THROTTLED.code})" in refused.text
         assert COOKIE not in refused.headers.get("set-cookie", "")
+        # Counted per (login, address): the same login from another address still signs in.
+        elsewhere = own.http.post(
+            "/console/sign-in",
+            data=right,
+            headers=from_address("198.51.100.8"),
+            follow_redirects=False,
+        )
+        assert elsewhere.status_code == 303
 
 
 def test_the_history_is_paged_newest_first(care: TestClient) -> None:
