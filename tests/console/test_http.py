@@ -330,3 +330,24 @@ def test_loyalty_shows_balances_and_the_points_expiry_schedule(care: TestClient)
     ]
     schedule = page.text.split('data-testid="expiry-schedule"')[1].split("</table>")[0]
     assert re.findall(r"<td>([^<]*)</td>", schedule) == ["2031-01-15", "Acme Rewards (1016)", "40"]
+
+
+def test_a_profile_with_an_account_is_edited_in_its_own_source_and_account(
+    care: TestClient,
+) -> None:
+    cid = register_care(care, source="WECHAT", accountId="wc_main")
+    console = sign_in(care, EDITOR)
+    page = console.get(f"/console/customers/{cid}")
+    assert f'href="/console/customers/{cid}/edit?profile=WECHAT/wc_main"' in page.text
+    form = edit_form(console, cid, profile="WECHAT/wc_main")
+    assert form["profile"] == "WECHAT/wc_main"
+    form.update({"firstName": "Wei", "action": "save"})
+    assert console.post(f"/console/customers/{cid}/edit", form).status_code == 303
+    response = care.get(
+        f"/v2/customers/{cid}",
+        params={"source": "WECHAT", "accountId": "wc_main"},
+        headers=CARE_AUTH,
+    )
+    assert response.json()["profiles"][0]["firstName"] == "Wei"
+    # A profile the org does not have is never edited: the form goes back to the customer.
+    assert console.get(f"/console/customers/{cid}/edit", profile="WECHAT/nope").status_code == 303
