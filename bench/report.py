@@ -17,6 +17,7 @@ END = "<!-- bench:results:end -->"
 
 RUNS: dict[str, str] = {
     "patron_update": "patron, PUT /v2/customers/lookup",
+    "patron_update_pgbouncer": "patron through PgBouncer (transaction pooling), PUT by lookup",
     "reference_update": "reference app, bare update transaction",
     "echo": "echo endpoint (FastAPI parses the body)",
     "pgbench_update": "pgbench, patron's own update statements",

@@ -4,7 +4,8 @@
    (patron_bench_small, 10,000) and an SQLite file (200,000), and verify each through the API.
 2. Record the statements patron issues for one update and turn them into pgbench scripts.
 3. For each round: start patron (2 workers) on each database, the reference app (2 workers),
-   and patron on SQLite (1 worker); warm each up; run wrk against each in turn (the update by
+   patron on SQLite (1 worker) and patron through a PgBouncer in transaction pooling mode in front
+   of the same PostgreSQL (2 workers, PATRON_DATABASE_POOLER=transaction); warm each up; run wrk against each in turn (the update by
    lookup at 64 and at 4 connections, the details read, the reference update, the echo); stop
    them; run pgbench on patron's statements, then on the reference app's.
 4. Measure the Python CPU of one update of patron and of the reference app in process
@@ -35,7 +36,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import cpu, importing, ledger, pgbench, report, verify
+from bench import cpu, importing, ledger, pgbench, pgbouncer, report, verify
 from bench.common import ROOT, TMP, BenchError, env_float, env_int, log
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url
 from bench.load_pg import load as load_pg
@@ -68,7 +69,8 @@ class Config:
     database: str = "patron_bench"  # BENCH_DATABASE
     small_database: str = "patron_bench_small"
     sqlite_path: str = str(TMP / "patron_bench.db")
-    port: int = 8101  # BENCH_PORT: patron; +1 reference, +2 small, +3 SQLite
+    port: int = 8101  # BENCH_PORT: patron; +1 reference, +2 small, +3 SQLite, +4 via PgBouncer
+    pgbouncer_port: int = 6442  # BENCH_PGBOUNCER_PORT
     publish: bool = True  # BENCH_PUBLISH (default: only a full-size run is published)
 
     @classmethod
@@ -91,6 +93,7 @@ class Config:
         c.database = os.environ.get("BENCH_DATABASE", c.database)
         c.small_database = f"{c.database}_small"
         c.port = env_int("BENCH_PORT", c.port)
+        c.pgbouncer_port = env_int("BENCH_PGBOUNCER_PORT", c.pgbouncer_port)
         publish = os.environ.get("BENCH_PUBLISH", "").strip().lower()
         c.publish = publish in ("1", "true", "yes") or (not publish and c.customers >= FULL_SIZE)
         if min(c.customers, c.small_customers, c.sqlite_customers) < 100:
@@ -102,6 +105,8 @@ class Config:
 
 def _preflight(cfg: Config) -> None:
     ensure_wrk()
+    if pgbouncer.binary() is None:
+        raise BenchError("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
     if subprocess.run(["pgbench", "--version"], capture_output=True, check=False).returncode:
         raise BenchError("pgbench is not installed (Debian: postgresql-client)")
 
@@ -165,6 +170,7 @@ class Runner:
         self.memory: list[dict[str, Any]] = []
         self.exceptions: list[dict[str, Any]] = []
         self.main_url = database_url(cfg.admin_url, cfg.database)
+        self.bounced_url = pgbouncer.through(self.main_url, cfg.pgbouncer_port)
         self.small_url = database_url(cfg.admin_url, cfg.small_database)
         self.sqlite_url = f"sqlite:///{cfg.sqlite_path}"
         self.pools = {
@@ -244,9 +250,13 @@ class Runner:
         reference = reference_server("reference", self.main_url, cfg.port + 1, cfg.workers)
         small = patron_server("patron-small", self.small_url, cfg.port + 2, cfg.workers)
         sqlite = patron_server("patron-sqlite", self.sqlite_url, cfg.port + 3, 1)
-        workers = {"patron": cfg.workers, "reference": cfg.workers, "patron-small": cfg.workers, "patron-sqlite": 1}  # fmt: skip
+        bounced = patron_server(
+            "patron-pgbouncer", self.bounced_url, cfg.port + 4, cfg.workers,
+            env={"PATRON_DATABASE_POOLER": "transaction"},
+        )  # fmt: skip
+        workers = {"patron": cfg.workers, "reference": cfg.workers, "patron-small": cfg.workers, "patron-sqlite": 1, "patron-pgbouncer": cfg.workers}  # fmt: skip
         log(f"round {round_no}/{cfg.rounds}: starting the servers")
-        servers = [patron, reference, small, sqlite]
+        servers = [patron, reference, small, sqlite, bounced]
         with running(servers, workers), RssSampler(servers) as sampler:
             # (name, server, mode, customers, pool, prefix): the runs of a round, in order.
             plan = [
@@ -256,6 +266,7 @@ class Runner:
                 ("patron_details", patron, "details", cfg.customers, "main", ""),
                 ("patron_update_small", small, "update", cfg.small_customers, "small", ""),
                 ("patron_update_sqlite", sqlite, "update", cfg.sqlite_customers, "sqlite", ""),
+                ("patron_update_pgbouncer", bounced, "update", cfg.customers, "main", ""),
             ]
             log(f"  warming up ({cfg.warmup:g} s each)")
             for _, server, mode, customers, pool, prefix in plan:
@@ -338,8 +349,9 @@ def bench(cfg: Config) -> dict[str, Any]:
     script = pgbench.script(capture, cfg.customers)
     log(f"  {capture.round_trips(capture.update)} round trips per update: {script.files[0]}")
     reference_sql = pgbench.reference_script(cfg.customers)
-    for round_no in range(1, cfg.rounds + 1):
-        runner.round(round_no, script, reference_sql)
+    with pgbouncer.running(TMP / "pgbouncer", cfg.pgbouncer_port):
+        for round_no in range(1, cfg.rounds + 1):
+            runner.round(round_no, script, reference_sql)
     log("Python CPU per update, in process (bench.cpu)")
     cpu_ms = cpu.measure(runner.main_url, cfg.customers, requests=2000, rounds=3)
     # After the rounds, so the import's CPU does not disturb them; a database of its own.
@@ -404,7 +416,7 @@ def main() -> None:
         description=__doc__.split("\n\n")[0],
         epilog="Environment: BENCH_CUSTOMERS, BENCH_SMALL_CUSTOMERS, BENCH_SQLITE_CUSTOMERS,"
         " BENCH_SECONDS, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_LOW_CONNECTIONS,"
-        " BENCH_ENROL_PERCENT, BENCH_IMPORT_CUSTOMERS, BENCH_PG_ADMIN_URL, BENCH_DATABASE, BENCH_PORT, BENCH_PUBLISH.",
+        " BENCH_ENROL_PERCENT, BENCH_IMPORT_CUSTOMERS, BENCH_PG_ADMIN_URL, BENCH_DATABASE, BENCH_PORT, BENCH_PGBOUNCER_PORT, BENCH_PUBLISH.",
     )
     parser.add_argument("--customers", type=int, default=None, help="PostgreSQL customers")
     args = parser.parse_args()

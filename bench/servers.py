@@ -185,7 +185,9 @@ class Server:
         self.proc = None
 
 
-def patron_server(name: str, database_url: str, port: int, workers: int) -> Server:
+def patron_server(
+    name: str, database_url: str, port: int, workers: int, env: dict[str, str] | None = None
+) -> Server:
     """`patron serve --workers N` on `database_url` (the first org's till checks readiness)."""
     org = dataset.org_code(0)
     return Server(
@@ -209,6 +211,7 @@ def patron_server(name: str, database_url: str, port: int, workers: int) -> Serv
         env={
             "PATRON_SECRET_KEY": secrets.token_hex(32),
             "PATRON_ADMIN_TOKEN": secrets.token_hex(24),
+            **(env or {}),
         },
     )
 

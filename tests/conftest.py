@@ -132,11 +132,17 @@ def _pg_admin_url() -> str | None:
 
 
 PG_ADMIN_URL = _pg_admin_url()
+
+PG_POOLER_URL = os.environ.get("PATRON_TEST_POSTGRES_POOLER_URL")
+"""A pooler in front of PG_ADMIN_URL's server (PgBouncer in transaction mode, `.ci/run`): the
+apps under test then reach each test database through it (with PATRON_DATABASE_POOLER set),
+while CREATE DATABASE, DROP DATABASE and the migrations go to PostgreSQL directly."""
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
 
 
 def pytest_report_header() -> str:
-    return f"patron backends: {', '.join(BACKENDS)}"
+    pooler = f" (PostgreSQL through {PG_POOLER_URL})" if PG_POOLER_URL else ""
+    return f"patron backends: {', '.join(BACKENDS)}{pooler}"
 
 
 async def _pg_admin(sql: str) -> None:
@@ -165,7 +171,7 @@ def database_url(
     parsed = urlparse(PG_ADMIN_URL)
     url = parsed._replace(path=f"/{name}").geturl()
     upgrade(url)
-    yield url
+    yield urlparse(PG_POOLER_URL)._replace(path=f"/{name}").geturl() if PG_POOLER_URL else url
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import uvicorn
 
+from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.app import create_app
 from tests.conftest import make_settings
 
@@ -39,6 +40,7 @@ def live_server(database_url: str, **settings: Any) -> Iterator[str]:
         log_level="warning",
         lifespan="on",
         loop="asyncio",
+        http=BoundedHttpToolsProtocol,
         # As `patron serve`: patron reads X-Forwarded-For itself (PATRON_TRUSTED_PROXIES).
         proxy_headers=False,
     )

@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         statement_timeout_ms=settings.statement_timeout_ms,
         connect_timeout_s=settings.db_connect_timeout_seconds,
         timeout_s=settings.db_timeout_seconds,
+        pooler=settings.database_pooler,
     )
 
     metrics = Metrics()
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Customer profiles and loyalty enrolments, on the wire format of Capillary's v2 Customer API.",
         lifespan=lifespan,
+        # Paths match exactly: `/v2/customers/9/` is a 404. Starlette's slash redirect would build
+        # its Location from the request's Host header, which any client chooses.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.db = db

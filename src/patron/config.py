@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,6 +51,12 @@ class Settings(BaseSettings):
         description="PostgreSQL statement_timeout (lock waits included): the server cancels a "
         "statement past it and the request gets 503 (code 8114).",
     )
+    database_pooler: Literal["none", "transaction"] = Field(
+        default="none",
+        description="`transaction` when PATRON_DATABASE_URL points at a pooler in transaction "
+        "mode (PgBouncer `pool_mode = transaction`): no prepared-statement cache, no startup "
+        "parameters, timeouts set per transaction with SET LOCAL.",
+    )
     auth_failure_limit: int = Field(
         default=10,
         ge=0,
@@ -95,6 +103,18 @@ class Settings(BaseSettings):
         ge=60,
         le=7 * 86400,
         description="Lifetime of a member-care console session, from sign-in (docs/console.md).",
+    )
+    max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        description="Largest request line and headers, in bytes; past it the request is "
+        "answered 431 (code 8116) and the connection closed.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a connection may take to send a request's line and headers (from "
+        "connecting, or from its first byte on a kept-alive connection); past it it is closed.",
     )
     # --- observability (docs/observability.md) ---
     readiness_timeout_seconds: float = Field(

@@ -139,7 +139,13 @@ TOO_LONG = _e(
     400,
     "A string is longer than its limit (1,024 characters unless a rule says less).",
 )
-TOO_MANY = _e(8104, "TOO_MANY", 400, "A list or object has more entries than the limits allow.")
+TOO_MANY = _e(
+    8104,
+    "TOO_MANY",
+    400,
+    "A list or object has more entries than the limits allow, or the body has more than 100 "
+    "unknown keys.",
+)
 OUT_OF_RANGE = _e(8105, "OUT_OF_RANGE", 400, "A number is outside its allowed range.")
 INVALID_VALUE = _e(8106, "INVALID_VALUE", 400, "A value is not one of the allowed values.")
 INVALID_QUERY = _e(8107, "INVALID_QUERY", 400, "A query parameter has a value that is not allowed.")
@@ -156,6 +162,13 @@ METHOD_NOT_ALLOWED = _e(
 )
 INTERNAL = _e(
     8113, "INTERNAL", 500, "An unexpected fault; it is logged with the request id. Always a bug."
+)
+HEADERS_TOO_LARGE = _e(
+    8116,
+    "HEADERS_TOO_LARGE",
+    431,
+    "The request line and headers are larger than 16 KiB (PATRON_MAX_HEADER_BYTES); the "
+    "connection is closed after the answer.",
 )
 INVALID_CHARACTER = _e(
     8115,
@@ -225,6 +238,19 @@ LAST_VIEWED_CONFLICT = _e(
     400,
     "lastViewedDate is given both on the channel and in its meta, with different values.",
 )
+DATE_OUT_OF_RANGE = _e(
+    8138,
+    "DATE_OUT_OF_RANGE",
+    400,
+    "A date or date-time lies outside the years 1 to 9999 (a date-time's instant, in UTC).",
+)
+INVALID_NAME = _e(
+    8139,
+    "INVALID_NAME",
+    400,
+    "firstName or lastName holds a control character (a line break, tab or escape sequence) or "
+    "a bidi override or isolate (U+202A-202E, U+2066-2069).",
+)
 UNKNOWN_EXTENDED_FIELD = _e(
     8140,
     "UNKNOWN_EXTENDED_FIELD",
@@ -263,7 +289,7 @@ CREDENTIAL_TAKEN = _e(
     8162,
     "CREDENTIAL_TAKEN",
     409,
-    "A till code, OAuth key or console login (ignoring case) of the document is held by another org.",
+    "A till code, OAuth key or console login of the document is held by another org (in any case).",
 )
 INVALID_ORG_DOCUMENT = _e(
     8163,
@@ -365,6 +391,12 @@ AMBIGUOUS_LOOKUP = _w(
     8407,
     "AMBIGUOUS_LOOKUP",
     "With source=ALL, several customers hold the identifier in different sources; the lowest id is answered.",
+)
+EMPTY_VALUE_IGNORED = _w(
+    8412,
+    "EMPTY_VALUE_IGNORED",
+    'An optional date, date-time or enum value was sent as ""; it was read as not given and '
+    "changed nothing (null clears a value).",
 )
 
 UNKNOWN_EMBED = _w(

@@ -185,3 +185,48 @@ def test_usage_errors_exit_2(client: TestClient, database_url: str, tmp_path: Pa
     result = patron(database_url, "import", str(bad), "--org", "acme")
     assert result.exit_code == 2
     assert "unknown CSV columns: shoeSize" in result.output
+
+
+def test_import_lines_make_look_alike_identifiers_one_value(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    """SPEC 5.3 holds for import lines as for requests: in bodies and in lookups."""
+    org, auth = make_org(client)
+    twin = customer_body(2)
+    twin["profiles"][0]["identifiers"] = [{"type": "externalId", "value": "EXT\u200b-1"}]
+    lines = [
+        {
+            "profiles": [
+                {
+                    "source": "INSTORE",
+                    "identifiers": [
+                        {"type": "email", "value": "tom@b\u00fccher.de"},
+                        {"type": "externalId", "value": "EXT-1"},
+                    ],
+                }
+            ]
+        },
+        twin,  # a look-alike of the first customer's externalId: refused as the API refuses it
+        {
+            "lookup": {
+                "source": "INSTORE",
+                "identifierName": "email",
+                "identifierValue": "tom@xn--bcher-kva.de\ufeff",
+            },
+            "extendedFields": {"city": "Delhi"},
+        },
+    ]
+    file = write_jsonl(tmp_path / "lookalikes.jsonl", lines)
+
+    result = patron(database_url, "import", str(file), "--org", org)
+
+    assert result.exit_code == 1, result.output
+    [customer] = rows(client, "SELECT id FROM customers WHERE org_id = $1", org)
+    data = details(client, customer["id"], auth=auth)
+    assert data["extendedFields"] == {"city": "Delhi"}
+    assert data["profiles"][0]["identifiers"] == [
+        {"type": "email", "value": "tom@xn--bcher-kva.de"},
+        {"type": "externalId", "value": "EXT-1"},
+    ]
+    [refused] = rejects(tmp_path / "lookalikes.jsonl.rejects.jsonl")
+    assert [x["code"] for x in refused["errors"]] == [8008]

@@ -54,3 +54,69 @@ def test_other_types_are_trimmed_and_1_to_150_characters() -> None:
         with pytest.raises(InvalidValue) as chan:
             channel_value("wechat", bad, "IN")
         assert chan.value.entry.code == 8133
+
+
+# --- look-alike values are one value (SPEC 5.3) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("id_type", "forms", "stored"),
+    [
+        ("externalId", ["ab", "a\u200bb", "ab\u200b", "ab\ufeff", "\uff41\uff42"], "ab"),
+        ("externalId", ["caf\u00e9", "cafe\u0301", " cafe\u0301\u200b "], "caf\u00e9"),
+        (
+            "cardnumber",
+            ["12345678", "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"],
+            "12345678",
+        ),
+        (
+            "mobile",
+            [
+                "+91 99990-00001",
+                "\uff0b\uff19\uff11 \uff19\uff19\uff19\uff19\uff10-\uff10\uff10\uff10\uff10\uff11",
+                "9999000001\u200b",
+            ],
+            "919999000001",
+        ),
+        (
+            "email",
+            [
+                "tom@b\u00fccher.de",
+                "TOM@B\u00dcCHER.DE",
+                "tom@xn--bcher-kva.de",
+                "tom@bu\u0308cher.de",
+                "tom\u200b@xn--bcher-kva.de\ufeff",
+            ],
+            "tom@xn--bcher-kva.de",
+        ),
+        (
+            "email",
+            ["jos\u00e9@example.com", "JOSE\u0301@EXAMPLE.COM", "jos\u00e9@\uff45xample.com"],
+            "jos\u00e9@example.com",
+        ),
+    ],
+)
+def test_look_alike_forms_are_one_value(id_type: str, forms: list[str], stored: str) -> None:
+    for form in forms:
+        assert identifier_value(id_type, form, "IN") == stored, form
+        channel_type = id_type if id_type in ("mobile", "email") else "wechat"
+        assert channel_value(channel_type, form, "IN") == stored, form
+
+
+def test_a_value_of_invisible_characters_only_is_empty() -> None:
+    with pytest.raises(InvalidValue) as exc:
+        identifier_value("externalId", "\u200b\ufeff", "IN")
+    assert exc.value.entry.code == 8132
+
+
+def test_an_email_longer_than_150_characters_once_normalised_is_refused() -> None:
+    local = "t" * 60
+    fits = f"{local}@{'b' * 60}.{'c' * 24}.com"  # 150 characters
+    assert identifier_value("email", fits, "IN") == fits
+    for too_long in (fits[:-3] + "info", f"{local}@b\u00fccher{'c' * 60}.{'d' * 15}.com"):
+        with pytest.raises(InvalidValue) as ident:
+            identifier_value("email", too_long, "IN")
+        assert ident.value.entry.code == 8055
+        with pytest.raises(InvalidValue) as chan:
+            channel_value("email", too_long, "IN")
+        assert chan.value.entry.code == 8057

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 from starlette.testclient import TestClient
 
+from patron.customers.characters import canonical
 from patron.customers.fields import FieldTypeError, coerce
 from patron.customers.model import Actor, Customer
 from patron.customers.normalise import (
@@ -227,8 +228,8 @@ PLAIN_CHANNELS = [t for t in CHANNEL_TYPES if t not in ("mobile", "email")]
 def test_plain_values_are_trimmed_and_1_to_150_characters(
     id_type: str, channel_type: str, text: str
 ) -> None:
-    """Every other type: trimmed, 1 to 150 characters, else InvalidValue."""
-    trimmed = text.strip()
+    """Every other type: canonical (SPEC 5.3), trimmed, 1 to 150 characters, else InvalidValue."""
+    trimmed = canonical(text).strip()
     for normalise, kind in ((identifier_value, id_type), (channel_value, channel_type)):
         if 1 <= len(trimmed) <= MAX_PLAIN_VALUE:
             assert normalise(kind, text, "IN") == trimmed
@@ -373,7 +374,7 @@ META_VALUES = (
     | st.text(max_size=4)
     | st.sampled_from(["2026-01-02", "2026-01-02T10:00:00Z"])
 )
-VIEWED = st.sampled_from(["2026-03-04", "2026-03-04T05:06:07+05:30"])
+VIEWED = st.sampled_from(["2026-03-04", "2026-03-04T05:06:07+05:30", "2026-03-04T05:06:07.5+0530"])
 PUSH_SOURCES = ("INSTORE", "MOBILE_APP", "ECOMMERCE")
 PROFILE_KEYS = [
     (None, None, "INSTORE"),
@@ -390,7 +391,12 @@ FIELD_EXAMPLES: dict[DataType, st.SearchStrategy[Any]] = {
     DataType.DOUBLE: st.floats(allow_nan=False, allow_infinity=False) | st.just("1e3"),
     DataType.BOOLEAN: st.booleans() | st.sampled_from(["true", "FALSE"]),
     DataType.DATE: st.dates().map(str),
-    DataType.DATETIME: st.datetimes().map(lambda d: d.isoformat(timespec="seconds")),
+    # A date-time needs an offset (SPEC 5.4); both spellings of one are sent.
+    DataType.DATETIME: st.builds(
+        lambda d, off: d.isoformat(timespec="seconds") + off,
+        st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31)),
+        st.sampled_from(["Z", "+05:30", "-0800"]),
+    ),
     DataType.STANDARD_ENUM: st.sampled_from(["male", "FEMALE", "Other"]),
     DataType.CUSTOM_ENUM: st.sampled_from(["male", "FEMALE", "Other"]),
     DataType.COUNTRY: st.sampled_from(["IN", "deu", "France", "us"]),

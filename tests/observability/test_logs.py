@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -92,3 +93,30 @@ def test_error_records_are_json_with_their_traceback() -> None:
     assert line["message"] == "failed on /x"
     assert "ValueError: broken" in line["exc"]
     assert "\n" not in JsonFormatter().format(record)
+
+
+_UVICORN_FAULT = """
+import logging.config, warnings
+from patron.observability.logs import configure_logging, uvicorn_log_config
+logging.config.dictConfig(uvicorn_log_config())
+configure_logging()
+try:
+    raise ValueError("boom")
+except ValueError:
+    logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+logging.getLogger("some.library").warning("a library's warning")
+warnings.warn("a Python warning", UserWarning)
+"""
+
+
+def test_uvicorn_tracebacks_library_lines_and_warnings_are_json_lines() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _UVICORN_FAULT], capture_output=True, text=True, check=True
+    )
+    lines = [orjson.loads(line) for line in (done.stdout + done.stderr).splitlines()]
+    by_message = {line["message"]: line for line in lines}
+    fault = by_message["Exception in ASGI application"]
+    assert fault["logger"] == "uvicorn.error" and fault["level"] == "error"
+    assert "ValueError: boom" in fault["exc"]
+    assert by_message["a library's warning"]["logger"] == "some.library"
+    assert any("a Python warning" in m for m in by_message)

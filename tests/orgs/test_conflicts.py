@@ -168,3 +168,34 @@ def test_validation_errors_outrank_conflicts(client: TestClient) -> None:
     response = put(client, org, doc)
     assert response.status_code == 400
     assert problems(response) == [(errors.INVALID_ORG_DOCUMENT.code, "name")]
+
+
+def test_till_code_of_another_org_in_another_case_is_409(client: TestClient) -> None:
+    first, second = new_org_code(), new_org_code()
+    applied(client, first, small_doc(first))
+    taken = f"{first}.till".upper()
+    doc = small_doc(second, tills=[{"code": taken, "password": PASSWORD}], oauthClients=[])
+    response = put(client, second, doc)
+    assert response.status_code == 409
+    assert problems(response) == [(TAKEN, "tills[0].code")]
+    message = response.json()["errors"][0]["message"]
+    assert repr(taken) in message and repr(f"{first}.till") in message
+    assert get(client, second).status_code == 404
+
+
+def test_oauth_key_of_another_org_in_another_case_is_409(client: TestClient) -> None:
+    first, second = new_org_code(), new_org_code()
+    applied(client, first, small_doc(first))
+    doc = small_doc(second)
+    doc["oauthClients"][0]["key"] = f"{first}-Backend"
+    response = put(client, second, doc)
+    assert response.status_code == 409
+    assert problems(response) == [(TAKEN, "oauthClients[0].key")]
+    assert get(client, second).status_code == 404
+
+
+def test_an_org_may_change_the_case_of_its_own_till_code(client: TestClient) -> None:
+    org = new_org_code()
+    applied(client, org, small_doc(org))
+    upper = small_doc(org, tills=[{"code": f"{org}.TILL", "password": PASSWORD}], oauthClients=[])
+    assert applied(client, org, upper)["tills"] == [{"code": f"{org}.TILL"}]

@@ -99,6 +99,11 @@ CASES: dict[str, tuple[Callable[[Doc], None], int, str]] = {
         RULE,
         "tills[1].code",
     ),
+    "till code repeated in another case": (
+        _append("tills", {"code": "{code}.TILL", "password": "x-password"}),
+        RULE,
+        "tills[1].code",
+    ),
     "empty till code": (
         _append("tills", {"code": "", "password": "x-password"}),
         RULE,
@@ -135,6 +140,13 @@ CASES: dict[str, tuple[Callable[[Doc], None], int, str]] = {
     "repeated oauth key": (
         _append(
             "oauthClients", {"key": "{code}-backend", "secret": "s" * 8, "till": "{code}.till"}
+        ),
+        RULE,
+        "oauthClients[1].key",
+    ),
+    "oauth key repeated in another case": (
+        _append(
+            "oauthClients", {"key": "{code}-BACKEND", "secret": "s" * 8, "till": "{code}.till"}
         ),
         RULE,
         "oauthClients[1].key",

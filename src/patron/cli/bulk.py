@@ -44,12 +44,17 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 
 def _database(database_url: str | None) -> Database:
-    url = database_url or Settings().database_url
+    settings = Settings()
+    url = database_url or settings.database_url
     problem = unusable(url)
     if problem is not None:
         raise _fail(problem)
     return create_database(
-        url, pool_size=2, statement_timeout_ms=_STATEMENT_TIMEOUT_MS, timeout_s=_TIMEOUT_S
+        url,
+        pool_size=2,
+        statement_timeout_ms=_STATEMENT_TIMEOUT_MS,
+        timeout_s=_TIMEOUT_S,
+        pooler=settings.database_pooler,
     )
 
 

@@ -141,7 +141,7 @@ def _prepare(
 
 async def _apply(path: Path, database_url: str, org: str | None) -> tuple[str, dict[str, Any], str]:
     code, data, doc = _prepare(path, database_url, org)
-    db = create_database(database_url)
+    db = create_database(database_url, pooler=Settings().database_pooler)
     try:
         await db.open()
         config, changed = await service.apply_document(db, code, doc)

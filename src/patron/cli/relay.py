@@ -79,6 +79,7 @@ async def _main(settings: Settings, once: bool) -> int:
         statement_timeout_ms=settings.statement_timeout_ms,
         connect_timeout_s=settings.db_connect_timeout_seconds,
         timeout_s=settings.db_timeout_seconds,
+        pooler=settings.database_pooler,
     )
     await db.open()
     try:

@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.config import Settings
 from patron.db.driver import parse_database_url
 from patron.db.migrate import upgrade
-from patron.observability.logs import uvicorn_log_config
+from patron.observability.logs import configure_logging, uvicorn_log_config
 from patron.observability.workers import multiprocess_directory
 
 DatabaseUrl = Annotated[
@@ -54,6 +55,8 @@ def _migrate(url: str) -> None:
     except ValueError as exc:
         typer.echo(f"PATRON_DATABASE_URL: {exc}", err=True)
         raise typer.Exit(2) from None
+    # A migration reports what an operator must resolve (look-alike values it left) as JSON lines.
+    configure_logging()
     upgrade(url)
 
 
@@ -69,7 +72,8 @@ def _run(settings: Settings) -> None:
             port=settings.port,
             workers=settings.workers,
             loop="uvloop",
-            http="httptools",
+            # httptools, with the request head bounded in size (431) and in time.
+            http=BoundedHttpToolsProtocol,
             log_level="info",
             log_config=uvicorn_log_config(),
             # patron writes its own request line (JSON, with route, org, till and request id).

@@ -8,29 +8,50 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 import pycountry
 
+from patron import errors
+from patron.customers.spelling import BadDate, parse_date, parse_datetime, whole_number
+from patron.errors import Entry
 from patron.orgs.model import DataType, FieldDef
 
 MAX_STRING = 255
 _INT64 = 2**63
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$"
-)
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
+EMPTY_MEANS_NOT_GIVEN = frozenset(
+    {
+        DataType.DATE,
+        DataType.DATETIME,
+        DataType.STANDARD_ENUM,
+        DataType.CUSTOM_ENUM,
+        DataType.COUNTRY,
+        DataType.LANGUAGE,
+    }
+)
+"""Types whose "" means the key was not given (SPEC 5.4): dates, date-times and code lists."""
+
+
 class FieldTypeError(ValueError):
-    """A value that does not fit its field's dataType."""
+    """A value that does not fit its field's dataType; `entry` is its catalogue entry."""
+
+    def __init__(self, message: str, entry: Entry = errors.INVALID_FIELD_VALUE) -> None:
+        super().__init__(message)
+        self.entry = entry
 
 
 def _expect(defn: FieldDef, what: str) -> FieldTypeError:
     return FieldTypeError(f"{defn.name} must be {what} ({defn.data_type.value})")
+
+
+def _bad_date(defn: FieldDef, exc: BadDate, what: str) -> FieldTypeError:
+    if exc.entry is errors.DATE_OUT_OF_RANGE:
+        return FieldTypeError(f"{exc.message} ({defn.data_type.value})", exc.entry)
+    return _expect(defn, what)
 
 
 def coerce(defn: FieldDef, value: Any) -> Any:
@@ -53,20 +74,21 @@ def coerce(defn: FieldDef, value: Any) -> Any:
             return value.strip().lower() == "true"
         raise _expect(defn, "true or false")
     if kind is DataType.DATE:
-        if isinstance(value, str) and _DATE.match(value.strip()):
-            try:
-                return date.fromisoformat(value.strip()).isoformat()
-            except ValueError:
-                pass
-        raise _expect(defn, "a date written YYYY-MM-DD")
+        what = "a date written YYYY-MM-DD"
+        if not isinstance(value, str):
+            raise _expect(defn, what)
+        try:
+            return parse_date(value, defn.name).isoformat()
+        except BadDate as exc:
+            raise _bad_date(defn, exc, what) from None
     if kind is DataType.DATETIME:
-        if isinstance(value, str) and _DATETIME.match(value.strip()):
-            try:
-                datetime.fromisoformat(value.strip())
-                return value.strip()
-            except ValueError:
-                pass
-        raise _expect(defn, "an ISO 8601 date-time")
+        what = "an ISO 8601 date-time with an offset (+HH:MM or Z)"
+        if not isinstance(value, str):
+            raise _expect(defn, what)
+        try:
+            return parse_datetime(value, defn.name).text
+        except BadDate as exc:
+            raise _bad_date(defn, exc, what) from None
     if kind.is_enum:
         if isinstance(value, str):
             wanted = value.strip().casefold()
@@ -86,15 +108,7 @@ def coerce(defn: FieldDef, value: Any) -> Any:
 
 
 def _integer(defn: FieldDef, value: Any) -> int:
-    number: int | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,19}", value.strip()):
-        number = int(value.strip())
+    number = whole_number(value)
     if number is None or not -_INT64 <= number < _INT64:
         raise _expect(defn, "a whole number")
     return number

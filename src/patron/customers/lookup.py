@@ -8,6 +8,7 @@ from patron import errors
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, identifier_value
 from patron.customers.resolve import Problems, resolve_account, resolve_source
+from patron.customers.spelling import canonical_kind
 from patron.errors import ApiError
 from patron.orgs.model import IDENTIFIER_TYPES, OrgConfig
 
@@ -49,13 +50,14 @@ def parse_lookup(
     """Check every lookup parameter, raising ApiError with all problems at once."""
     problems = Problems()
     key = profile_selector(config, source, account_id, allow_all=allow_all, problems=problems)
-    name = (identifier_name or "").strip()
+    sent_name = (identifier_name or "").strip()
+    name = canonical_kind(sent_name, IDENTIFIER_TYPES) or ""
     raw = (identifier_value_ or "").strip()
-    if not name:
+    if not sent_name:
         problems.error(errors.INVALID_IDENTIFIER, "identifierName is required", "identifierName")
-    elif name not in IDENTIFIER_TYPES:
+    elif not name:
         problems.error(
-            errors.INVALID_IDENTIFIER, f"{name!r} is not an identifier type", "identifierName"
+            errors.INVALID_IDENTIFIER, f"{sent_name!r} is not an identifier type", "identifierName"
         )
     if not raw:
         problems.error(errors.INVALID_IDENTIFIER, "identifierValue is required", "identifierValue")
@@ -64,7 +66,7 @@ def parse_lookup(
         problems.error(
             errors.INVALID_CHARACTER, "identifierValue holds a NUL character", "identifierValue"
         )
-    elif name in IDENTIFIER_TYPES and raw:
+    elif name and raw:
         try:
             value = identifier_value(name, raw, config.default_country)
         except InvalidValue as exc:

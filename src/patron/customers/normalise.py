@@ -1,19 +1,23 @@
 """Normalising identifier and channel values (SPEC 5.3). Pure functions, no I/O.
 
 Registration, update and lookup all go through these, so a value is stored, compared and
-searched in one form: mobiles as digits with country code and no `+`, emails trimmed and
-lower-cased, everything else trimmed.
+searched in one form. Every value is first made `canonical` (NFKC, no invisible characters), so
+look-alike spellings are one value; then mobiles become digits with country code and no `+`,
+emails are trimmed and lower-cased with their domain in its IDNA ASCII form (`xn--...`), and
+everything else is trimmed.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from patron import errors
+from patron.customers.characters import canonical
 from patron.errors import Entry
 
 MAX_PLAIN_VALUE = 150
@@ -38,7 +42,7 @@ def as_text(raw: str | int) -> str:
 # cached on their trimmed form.
 def normalise_mobile(raw: str, default_country: str) -> str | None:
     """Digits with the country code and no `+`, or None when it is not a valid number."""
-    return _mobile(raw.strip(), default_country)
+    return _mobile(canonical(raw).strip(), default_country)
 
 
 @lru_cache(maxsize=16384)
@@ -62,8 +66,8 @@ def _mobile(text: str, default_country: str) -> str | None:
 
 
 def normalise_email(raw: str) -> str | None:
-    """Trimmed and lower-cased, or None when the syntax is not an address's."""
-    return _email(raw.strip().lower())
+    """Trimmed, lower-cased, domain in IDNA ASCII form; None when the syntax is not an address's."""
+    return _email(canonical(raw).strip().lower())
 
 
 # Addresses of the everyday shape: letters, digits and single `. _ + -` between them before the
@@ -98,18 +102,26 @@ def _email(text: str) -> str | None:
     if not text or len(text) > 254:
         return None
     if is_plain_email(text):
-        return text
+        return text if len(text) <= MAX_PLAIN_VALUE else None
+    if not text.isascii():
+        # Lower-casing can undo NFKC (U+0130 becomes i and a combining dot).
+        text = unicodedata.normalize("NFKC", text)
     try:
-        validate_email(text, check_deliverability=False)
+        address = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         return None
-    return text
+    # The local part as sent (lower-cased); the domain as DNS knows it, so `bücher.de` and
+    # `xn--bcher-kva.de` are one domain, stored in the form every mail system accepts.
+    stored = f"{text[: text.rindex('@')]}@{address.ascii_domain}"
+    # Stored values are at most 150 characters (the column); the ASCII form can be longer.
+    return stored if len(stored) <= MAX_PLAIN_VALUE else None
 
 
-def _plain(raw: str, entry: Entry, what: str) -> str:
-    text = raw.strip()
+def _plain(raw: str, entry: Entry, type_: str, kind: str) -> str:
+    text = canonical(raw).strip()
     if not text or len(text) > MAX_PLAIN_VALUE:
-        raise InvalidValue(entry, f"{what} must be 1 to {MAX_PLAIN_VALUE} characters")
+        # The sentence is built only here: this runs for every identifier of every request.
+        raise InvalidValue(entry, f"A {type_} {kind} must be 1 to {MAX_PLAIN_VALUE} characters")
     return text
 
 
@@ -126,9 +138,12 @@ def _normalise(
     if type_ == "email":
         value = normalise_email(text)
         if value is None:
-            raise InvalidValue(email_code, f"{text!r} is not a valid email address")
+            raise InvalidValue(
+                email_code,
+                f"{text!r} is not a valid email address of at most {MAX_PLAIN_VALUE} characters",
+            )
         return value
-    return _plain(text, plain_code, f"A {type_} {kind}")
+    return _plain(text, plain_code, type_, kind)
 
 
 _IDENTIFIER_CODES = (

@@ -16,6 +16,9 @@ UNSET: Final = _Unset.UNSET
 
 Unset = _Unset
 
+WholeSent = int | float | str
+"""A whole number as sent: a JSON number (75 or 75.0) or a string of digits (SPEC 5.4)."""
+
 
 @dataclass(frozen=True, slots=True)
 class IdentifierReq:
@@ -57,9 +60,9 @@ class ProfileReq:
 class EnrolmentReq:
     """An enrolment to make, as sent."""
 
-    program_id: int
-    tier_number: int | None
-    points: int | None
+    program_id: WholeSent
+    tier_number: WholeSent | None
+    points: WholeSent | None
     tier_expiry_date: str | None
     points_expiry_date: str | None
     field: str

@@ -11,10 +11,11 @@ out is described in `resolved`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from patron import errors
+from patron.customers.characters import name_problem
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, channel_value, identifier_value
 from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, ProfileReq, Unset
@@ -28,6 +29,7 @@ from patron.customers.resolved import (
     RIdentifier,
     RProfile,
 )
+from patron.customers.spelling import BadDate, canonical_kind, parse_date_or_datetime
 from patron.orgs.model import (
     CHANNEL_TYPES,
     IDENTIFIER_TYPES,
@@ -53,6 +55,8 @@ __all__ = [
 ]
 
 MAX_NAME = 100
+MAX_UNKNOWN_KEYS = 100
+"""SPEC 8: unknown keys reported as warnings at most; a request with more is refused."""
 LAST_VIEWED = "lastViewedDate"
 _SOURCES_BY_UPPER = {s.upper(): s for s in SOURCES}
 
@@ -122,8 +126,7 @@ def resolve(
     """Check and normalise a request. `default_key` is the lookup's profile (None: registration)."""
     problems = Problems()
     out = Resolved()
-    for path in request.unknown_keys:
-        problems.warn(errors.UNKNOWN_KEY, f"{path} is not a key patron knows; it was ignored", path)
+    _unknown_keys(request, problems)
     _loyalty_type(request, out, problems)
 
     by_key: dict[ProfileKey, RProfile] = {}
@@ -177,23 +180,47 @@ def resolve(
     return out, problems
 
 
+def _unknown_keys(request: CustomerRequest, problems: Problems) -> None:
+    keys = request.unknown_keys
+    if len(keys) > MAX_UNKNOWN_KEYS:
+        # One error instead of thousands of warnings: the answer stays small.
+        problems.error(
+            errors.TOO_MANY,
+            f"the body has {len(keys)} keys patron does not know (the first is {keys[0][:80]!r}); "
+            f"at most {MAX_UNKNOWN_KEYS} are accepted",
+        )
+        return
+    for path in keys:
+        problems.warn(errors.UNKNOWN_KEY, f"{path} is not a key patron knows; it was ignored", path)
+
+
 def _loyalty_type(request: CustomerRequest, out: Resolved, problems: Problems) -> None:
-    a, b = request.loyalty_type, request.loyalty_info_type
-    if a is not None and b is not None and a != b:
+    given: list[tuple[str, str]] = []
+    for raw, path in (
+        (request.loyalty_type, "loyaltyType"),
+        (request.loyalty_info_type, "loyaltyInfo.loyaltyType"),
+    ):
+        if raw == "":
+            problems.warn(
+                errors.EMPTY_VALUE_IGNORED, f"{path} was sent empty; it was read as not given", path
+            )
+        elif raw is not None:
+            given.append((raw, path))
+    read = [(canonical_kind(raw, LOYALTY_TYPES) or raw, path) for raw, path in given]
+    if len({value for value, _ in read}) > 1:
         problems.error(
             errors.LOYALTY_TYPE_CONFLICT,
             "loyaltyType and loyaltyInfo.loyaltyType differ",
             "loyaltyType",
         )
         return
-    value = a if a is not None else b
-    path = "loyaltyType" if a is not None else "loyaltyInfo.loyaltyType"
-    if value is None:
+    if not read:
         return
+    value, path = read[0]
     if value not in LOYALTY_TYPES:
         problems.error(
             errors.INVALID_LOYALTY_TYPE,
-            f"loyaltyType must be loyalty or non_loyalty, not {value!r}",
+            f"loyaltyType must be loyalty or non_loyalty, not {given[0][0]!r}",
             path,
         )
         return
@@ -221,6 +248,10 @@ def _name(value: str | Unset | None, path: str, problems: Problems) -> str | Uns
     if len(trimmed) > MAX_NAME:
         problems.error(errors.TOO_LONG, f"{path} is longer than {MAX_NAME} characters", path)
         return UNSET
+    problem = name_problem(trimmed)
+    if problem is not None:
+        problems.error(errors.INVALID_NAME, f"{path} {problem}", path)
+        return UNSET
     return trimmed
 
 
@@ -234,7 +265,8 @@ def _fill_profile(
         profile.last_name = _name(entry.last_name, f"{prefix}lastName", problems)
     seen = {(i.type, i.value) for i in profile.identifiers}
     for ident in entry.identifiers:
-        if ident.type not in IDENTIFIER_TYPES:
+        kind = canonical_kind(ident.type, IDENTIFIER_TYPES)
+        if kind is None:
             problems.error(
                 errors.INVALID_IDENTIFIER,
                 f"{ident.type!r} is not an identifier type",
@@ -242,13 +274,13 @@ def _fill_profile(
             )
             continue
         try:
-            value = identifier_value(ident.type, ident.value, config.default_country)
+            value = identifier_value(kind, ident.value, config.default_country)
         except InvalidValue as exc:
             problems.error(exc.entry, exc.message, f"{ident.field}.value")
             continue
-        if (ident.type, value) not in seen:  # the same identifier twice adds it once
-            seen.add((ident.type, value))
-            profile.identifiers.append(RIdentifier(ident.type, value, ident.field))
+        if (kind, value) not in seen:  # the same identifier twice adds it once
+            seen.add((kind, value))
+            profile.identifiers.append(RIdentifier(kind, value, ident.field))
     for channel in entry.channels:
         resolved = _channel(channel, profile.key[0], config, problems)
         if resolved is not None:
@@ -269,14 +301,15 @@ def _fill_profile(
 def _channel(
     channel: ChannelReq, source: str, config: OrgConfig, problems: Problems
 ) -> RChannel | None:
-    if channel.type not in CHANNEL_TYPES:
+    kind = canonical_kind(channel.type, CHANNEL_TYPES)
+    if kind is None:
         problems.error(
             errors.INVALID_CHANNEL,
             f"{channel.type!r} is not a channel type",
             f"{channel.field}.type",
         )
         return None
-    if channel.type == "mobilePush" and source not in MOBILE_PUSH_SOURCES:
+    if kind == "mobilePush" and source not in MOBILE_PUSH_SOURCES:
         problems.error(
             errors.INVALID_CHANNEL,
             f"mobilePush channels are only for {', '.join(sorted(MOBILE_PUSH_SOURCES))} profiles, "
@@ -285,67 +318,73 @@ def _channel(
         )
         return None
     try:
-        value = channel_value(channel.type, channel.value, config.default_country)
+        value = channel_value(kind, channel.value, config.default_country)
     except InvalidValue as exc:
         problems.error(exc.entry, exc.message, f"{channel.field}.value")
         return None
     meta = dict(channel.meta) if channel.meta is not None else None
-    if meta is not None:
-        check_json(meta, f"{channel.field}.meta", problems)
-    viewed = _last_viewed(channel, meta, problems)
-    if viewed is not None:
-        if channel.type == "mobilePush":
-            meta = meta if meta is not None else {}
-            meta[LAST_VIEWED] = viewed
-        else:
-            if meta is not None:
-                meta.pop(LAST_VIEWED, None)
+    viewed = _viewed_as_sent(channel, meta)
+    if kind != "mobilePush":
+        # A value patron drops is not validated first (SPEC 5.4); each warning names the path
+        # it was sent at.
+        for _, path in viewed:
             problems.warn(
                 errors.LAST_VIEWED_DROPPED,
-                f"lastViewedDate applies to mobilePush channels only, not {channel.type}; "
-                "it was dropped",
-                f"{channel.field}.lastViewedDate",
+                f"lastViewedDate applies to mobilePush channels only, not {kind}; it was dropped",
+                path,
             )
-    return RChannel(channel.type, value, channel.primary, channel.verified, meta, channel.field)
+        if meta is not None and viewed:
+            meta.pop(LAST_VIEWED, None)
+        viewed = []
+    elif meta is not None and meta.get(LAST_VIEWED) is not None:
+        meta.pop(LAST_VIEWED)  # put back below once read; a null stays, to clear it
+    if meta is not None:
+        check_json(meta, f"{channel.field}.meta", problems)
+    read = _last_viewed(viewed, channel.field, problems)
+    if read is not None:
+        meta = meta if meta is not None else {}
+        meta[LAST_VIEWED] = read
+    return RChannel(kind, value, channel.primary, channel.verified, meta, channel.field)
 
 
-def _last_viewed(
-    channel: ChannelReq, meta: dict[str, Any] | None, problems: Problems
-) -> str | None:
-    top = channel.last_viewed_date
-    inner = meta.get(LAST_VIEWED) if meta is not None else None
-    if top is not None and inner is not None and top != inner:
+def _viewed_as_sent(channel: ChannelReq, meta: dict[str, Any] | None) -> list[tuple[Any, str]]:
+    """Each lastViewedDate the channel carries (on it, in its meta) with the path it was sent at."""
+    sent: list[tuple[Any, str]] = []
+    if channel.last_viewed_date is not None:
+        sent.append((channel.last_viewed_date, f"{channel.field}.lastViewedDate"))
+    if meta is not None and meta.get(LAST_VIEWED) is not None:
+        sent.append((meta[LAST_VIEWED], f"{channel.field}.meta.lastViewedDate"))
+    return sent
+
+
+def _last_viewed(sent: list[tuple[Any, str]], field: str, problems: Problems) -> str | None:
+    """A mobilePush channel's lastViewedDate in canonical spelling; "" reads as not given."""
+    read: dict[str, str] = {}
+    for value, path in sent:
+        if value == "":
+            problems.warn(
+                errors.EMPTY_VALUE_IGNORED,
+                "lastViewedDate was sent empty; it was read as not given",
+                path,
+            )
+            continue
+        if not isinstance(value, str):
+            problems.error(
+                errors.INVALID_DATE, "lastViewedDate must be a date or an ISO 8601 date-time", path
+            )
+            continue
+        try:
+            read[parse_date_or_datetime(value, "lastViewedDate")] = path
+        except BadDate as exc:
+            problems.error(exc.entry, exc.message, path)
+    if len(read) > 1:
         problems.error(
             errors.LAST_VIEWED_CONFLICT,
             "lastViewedDate differs between the channel and its meta",
-            f"{channel.field}.lastViewedDate",
+            f"{field}.lastViewedDate",
         )
         return None
-    value = top if top is not None else inner
-    path = (
-        f"{channel.field}.lastViewedDate"
-        if top is not None
-        else f"{channel.field}.meta.lastViewedDate"
-    )
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _is_date_or_datetime(value):
-        problems.error(
-            errors.INVALID_DATE, "lastViewedDate must be a date or an ISO 8601 date-time", path
-        )
-        return None
-    return value
-
-
-def _is_date_or_datetime(text: str) -> bool:
-    try:
-        if len(text) == 10:
-            date.fromisoformat(text)
-        else:
-            datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    return next(iter(read), None)
 
 
 def _check_channel_set(profiles: list[RProfile], problems: Problems) -> None:

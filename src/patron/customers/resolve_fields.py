@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from patron import errors
-from patron.customers.fields import FieldTypeError, coerce
+from patron.customers.fields import EMPTY_MEANS_NOT_GIVEN, FieldTypeError, coerce
 from patron.customers.resolved import Problems
 from patron.orgs.model import FieldDef, OrgConfig
 
@@ -57,11 +57,17 @@ def typed_fields(
         if value is None:
             out[name] = None
             continue
+        if value == "" and defn.data_type in EMPTY_MEANS_NOT_GIVEN:
+            problems.warn(
+                errors.EMPTY_VALUE_IGNORED, f"{here} was sent empty; it was read as not given", here
+            )
+            continue
         try:
             out[name] = coerce(defn, value)
         except FieldTypeError as exc:
-            if config.strict_fields:
-                problems.error(errors.INVALID_FIELD_VALUE, str(exc), here)
+            # A date outside the years 1-9999 is refused whatever strictFields says (SPEC 8).
+            if config.strict_fields or exc.entry is errors.DATE_OUT_OF_RANGE:
+                problems.error(exc.entry, str(exc), here)
             else:
                 problems.warn(errors.FIELD_DROPPED, f"{exc}; it was dropped", here)
     return out

@@ -36,6 +36,9 @@ BoolLike = bool | Literal["true", "false"]
 IdValue = str | int
 """A string, or a JSON integer read as its decimal digits (SPEC 5.3)."""
 
+WholeIn = int | float | str
+"""A whole number: 75, 75.0 or "75" (SPEC 5.4); the domain refuses a fraction or other text."""
+
 FieldMap = dict[str, JsonValue]
 
 
@@ -100,14 +103,18 @@ class LoyaltyInfoIn(WireModel):
 class EnrolmentIn(WireModel):
     """An enrolment in one of the org's programs."""
 
-    program_id: int
-    tier_number: int | None = None
-    loyalty_points: int | None = Field(None, ge=0, le=10**12)
+    program_id: WholeIn = Field(description='A whole number: 1016, 1016.0 or "1016".')
+    tier_number: WholeIn | None = Field(None, description="A whole number; 1 when not given.")
+    loyalty_points: WholeIn | None = Field(
+        None, description="A whole number from 0 to 10^12, credited to the points ledger."
+    )
     tier_expiry_date: str | None = Field(
-        None, description="YYYY-MM-DDTHH:MM:SS+HH:MM or Z, in the future."
+        None,
+        description='YYYY-MM-DDTHH:MM:SS[.fff]+HH:MM (or +HHMM, Z), in the future; "" is not given.',
     )
     points_expiry_date: str | None = Field(
-        None, description="YYYY-MM-DDTHH:MM:SS+HH:MM or Z, in the future."
+        None,
+        description='YYYY-MM-DDTHH:MM:SS[.fff]+HH:MM (or +HHMM, Z), in the future; "" is not given.',
     )
 
 

@@ -11,6 +11,9 @@ from typing import Any, Literal, Protocol
 
 Dialect = Literal["postgresql", "sqlite"]
 
+Pooler = Literal["none", "transaction"]
+"""What sits between patron and PostgreSQL: nothing, or a pooler in transaction mode."""
+
 log = logging.getLogger("patron.db")
 
 

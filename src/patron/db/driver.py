@@ -29,6 +29,7 @@ from patron.db.base import (
     DatabaseUnavailable,
     DatabaseUrl,
     Dialect,
+    Pooler,
     PoolUsage,
     Row,
     UniqueViolation,
@@ -44,6 +45,7 @@ __all__ = [
     "DatabaseUrl",
     "Dialect",
     "PoolUsage",
+    "Pooler",
     "PostgresConnection",
     "PostgresDatabase",
     "Row",
@@ -65,6 +67,7 @@ def create_database(
     statement_timeout_ms: int = 5000,
     connect_timeout_s: float = 5.0,
     timeout_s: float = 10.0,
+    pooler: Pooler = "none",
 ) -> Database:
     """The database object for a URL; nothing connects until `open()`."""
     parsed = parse_database_url(url)
@@ -76,4 +79,5 @@ def create_database(
         statement_timeout_ms=statement_timeout_ms,
         connect_timeout_s=connect_timeout_s,
         timeout_s=timeout_s,
+        pooler=pooler,
     )

@@ -1,4 +1,11 @@
-"""PostgreSQL through asyncpg: a pool, prepared statements, one deadline per unit of work."""
+"""PostgreSQL through asyncpg: a pool, prepared statements, one deadline per unit of work.
+
+Behind a pooler in transaction mode (PgBouncer `pool_mode = transaction`) a client's
+transactions may each run on a different server connection, so nothing may outlive one
+transaction: the statement cache is off (asyncpg then uses unnamed prepared statements, which live
+only until the next statement of the same transaction), no startup parameters are sent (PgBouncer
+refuses those it does not know), and statement_timeout is set with SET LOCAL in each transaction.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from patron.db.base import (
     Connection,
     DatabaseUnavailable,
     Dialect,
+    Pooler,
     PoolUsage,
     Row,
     UniqueViolation,
@@ -147,19 +155,31 @@ class PostgresDatabase:
         statement_timeout_ms: int,
         connect_timeout_s: float,
         timeout_s: float,
+        pooler: Pooler = "none",
     ) -> None:
         self._dsn = dsn
+        self._pooler = pooler
         self._pool_size = pool_size
         self._statement_timeout_ms = statement_timeout_ms
         self._connect_timeout_s = connect_timeout_s
         self._timeout_s = timeout_s
         self._pool: asyncpg.Pool | None = None
+        self._set_timeout: str | None = None
 
     async def open(self) -> None:
         """Create the pool, then try one connection; a database that is down is only logged."""
         # min_size=0: creating the pool connects nothing, so the service starts while the
         # database is down and answers 503 until it is back. Connections are made on demand,
         # and one the server closed (restart, terminated backend) is replaced on its next use.
+        pooled = self._pooler == "transaction"
+        # application_name is one of the few startup parameters PgBouncer forwards; the
+        # statement timeout is not, so behind it the timeout is set in each transaction instead.
+        server_settings = {"application_name": "patron"}
+        if not pooled:
+            server_settings["statement_timeout"] = str(self._statement_timeout_ms)
+        self._set_timeout = (
+            f"SET LOCAL statement_timeout = {int(self._statement_timeout_ms)}" if pooled else None
+        )
         self._pool = await asyncpg.create_pool(
             self._dsn,
             min_size=0,
@@ -170,10 +190,9 @@ class PostgresDatabase:
             # Client-side bound on each statement and on asyncpg's own cancel requests, for a
             # server that stopped answering without closing the socket.
             command_timeout=self._timeout_s,
-            server_settings={
-                "application_name": "patron",
-                "statement_timeout": str(self._statement_timeout_ms),
-            },
+            server_settings=server_settings,
+            # Named prepared statements are session state a transaction pooler cannot keep.
+            statement_cache_size=0 if pooled else 100,
         )
         try:
             async with self.transaction(write=False) as conn:
@@ -230,6 +249,8 @@ class PostgresDatabase:
                     else conn.transaction(isolation="repeatable_read", readonly=True)
                 )
                 async with tx:
+                    if self._set_timeout is not None:
+                        await conn.execute(self._set_timeout)
                     yield PostgresConnection(conn)
         except _PG_UNAVAILABLE as exc:
             # A lost or silent connection (or one cut mid-statement by the deadline) is dropped;

@@ -2,7 +2,9 @@
 
 The request line (logger `patron.access`) carries its fields in the record's `fields` attribute;
 any other record (warnings, errors with their traceback) gets the same envelope, so one parser
-reads everything patron writes. uvicorn's own lines keep uvicorn's format.
+reads everything patron writes. uvicorn's own lines (start-up, "Invalid HTTP request received.",
+the traceback of an exception that escaped the app), other libraries' records and Python warnings
+are written as the same JSON, so the server's log has no line of any other kind.
 """
 
 from __future__ import annotations
@@ -111,33 +113,41 @@ def access_fields(
 
 
 def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
-    """uvicorn's default logging, plus JSON lines on standard error for the `patron` loggers.
+    """Logging for `uvicorn.run(log_config=...)`: every logger writes JSON lines on standard error.
 
-    Given to `uvicorn.run(log_config=...)`, it is applied in every worker process.
+    uvicorn applies it in the supervisor and in every worker process.
     """
-    from uvicorn.config import LOGGING_CONFIG
-
-    config: dict[str, Any] = {
-        **LOGGING_CONFIG,
-        "formatters": {**LOGGING_CONFIG["formatters"], "json": {"()": JsonFormatter}},
+    json_handler = {"handlers": ["json"], "level": level, "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {
-            **LOGGING_CONFIG["handlers"],
             "json": {
                 "formatter": "json",
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
-            },
+            }
         },
         "loggers": {
-            **LOGGING_CONFIG["loggers"],
-            APP_LOGGER: {"handlers": ["json"], "level": level, "propagate": False},
+            APP_LOGGER: json_handler,
+            # uvicorn.error carries start-up, shutdown, protocol warnings and app tracebacks;
+            # patron writes its own request line, so uvicorn.access stays quiet.
+            "uvicorn": json_handler,
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": ["json"], "level": "WARNING", "propagate": False},
+            # Python warnings (logging.captureWarnings) and any other library's records.
+            "py.warnings": json_handler,
         },
+        # Any other library's records.
+        "root": {"handlers": ["json"], "level": "WARNING"},
     }
-    return config
 
 
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on standard error for the `patron` loggers, unless logging was configured already."""
+    # Python's warnings go to the `py.warnings` logger, hence out as JSON, not as bare text.
+    logging.captureWarnings(True)
     logger = logging.getLogger(APP_LOGGER)
     if logger.handlers:
         return

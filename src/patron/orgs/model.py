@@ -35,6 +35,7 @@ IDENTIFIER_TYPES: tuple[str, ...] = (
     "email",
     "externalId",
     "cardnumber",
+    "cardExternalId",
     "wechat",
     "martjackId",
     "fbId",

@@ -266,41 +266,50 @@ def _in_list(conn: Connection, column: str, param: int) -> str:
 
 async def credentials_held_elsewhere(
     conn: Connection, org_id: OrgId, till_codes: Sequence[str], oauth_keys: Sequence[str]
-) -> tuple[dict[str, OrgId], dict[str, OrgId]]:
-    """Which other org holds each of these till codes and OAuth keys (absent: none does)."""
-    tills: dict[str, OrgId] = {}
-    clients: dict[str, OrgId] = {}
+) -> tuple[dict[str, tuple[str, OrgId]], dict[str, tuple[str, OrgId]]]:
+    """Which other org holds each of these till codes and OAuth keys, in any case.
+
+    Keyed by the lower-cased code or key, each with the spelling stored and the org holding it;
+    absent: no other org holds it. Credentials are ASCII, so SQL's lower() is exact here.
+    """
+    tills: dict[str, tuple[str, OrgId]] = {}
+    clients: dict[str, tuple[str, OrgId]] = {}
     if till_codes:
         rows = await conn.fetch(
-            f"SELECT code, org_id FROM tills WHERE {_in_list(conn, 'code', 2)} AND org_id <> $1",
+            "SELECT code, org_id FROM tills"
+            f" WHERE {_in_list(conn, 'lower(code)', 2)} AND org_id <> $1",
             org_id,
-            list(till_codes),
+            sorted({c.lower() for c in till_codes}),
         )
-        tills = {r["code"]: OrgId(r["org_id"]) for r in rows}
+        tills = {r["code"].lower(): (r["code"], OrgId(r["org_id"])) for r in rows}
     if oauth_keys:
         rows = await conn.fetch(
-            f"SELECT client_key, org_id FROM oauth_clients"
-            f" WHERE {_in_list(conn, 'client_key', 2)} AND org_id <> $1",
+            "SELECT client_key, org_id FROM oauth_clients"
+            f" WHERE {_in_list(conn, 'lower(client_key)', 2)} AND org_id <> $1",
             org_id,
-            list(oauth_keys),
+            sorted({k.lower() for k in oauth_keys}),
         )
-        clients = {r["client_key"]: OrgId(r["org_id"]) for r in rows}
+        clients = {r["client_key"].lower(): (r["client_key"], OrgId(r["org_id"])) for r in rows}
     return tills, clients
 
 
 async def console_logins_held_elsewhere(
     conn: Connection, org_id: OrgId, logins: Sequence[str]
-) -> dict[str, OrgId]:
-    """Which other org holds each of these console logins, by lower-cased login."""
+) -> dict[str, tuple[str, OrgId]]:
+    """Which other org holds each of these console logins, in any case.
+
+    Keyed by the lower-cased login (the stored `login_key`), each with the spelling stored and
+    the org holding it, like `credentials_held_elsewhere`.
+    """
     if not logins:
         return {}
     rows = await conn.fetch(
-        f"SELECT login_key, org_id FROM console_users"
+        f"SELECT login, login_key, org_id FROM console_users"
         f" WHERE {_in_list(conn, 'login_key', 2)} AND org_id <> $1",
         org_id,
         sorted({login.lower() for login in logins}),
     )
-    return {r["login_key"]: OrgId(r["org_id"]) for r in rows}
+    return {r["login_key"]: (r["login"], OrgId(r["org_id"])) for r in rows}
 
 
 async def console_user_org(conn: Connection, login: str) -> OrgId | None:

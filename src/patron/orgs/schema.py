@@ -66,7 +66,7 @@ class OrgTill(_Section):
     code: StrictStr = Field(
         description=(
             f"{_CREDENTIAL_RULE} (a Basic credential splits on the first ':'); unique in the "
-            "document and across all orgs."
+            "document and across all orgs, ignoring case."
         )
     )
     password: StrictStr = Field(
@@ -81,7 +81,7 @@ class OrgOAuthClient(_Section):
     """A key/secret pair that obtains OAuth tokens acting as one of the org's tills."""
 
     key: StrictStr = Field(
-        description=f"{_CREDENTIAL_RULE}; unique in the document and across all orgs."
+        description=f"{_CREDENTIAL_RULE}; unique in the document and across all orgs, ignoring case."
     )
     secret: StrictStr = Field(
         description=f"{SECRET_MIN}-{SECRET_MAX} characters. Stored only as an argon2 hash; never returned."
@@ -298,8 +298,8 @@ a 400 that lists every problem with its field path (`tills[0].code`): wrong JSON
 missing keys with the codes of the shape errors ({WRONG_TYPE}, {REQUIRED}), unknown keys and broken
 rules with code {INVALID_ORG_DOCUMENT}. Then, in the same transaction that writes it:
 
-- a till code, OAuth key or console login (ignoring case) held by another org is refused with 409,
-  code {CREDENTIAL_TAKEN}, naming each;
+- a till code, OAuth key or console login held by another org, in any case (`ALPHA.TILL` when
+  another org has `alpha.till`), is refused with 409, code {CREDENTIAL_TAKEN}, naming each;
 - removing a program, or a tier, that customers are enrolled in is refused with 409, code {CONFIG_IN_USE}.
 
 Removing a source, an account or a field keeps the customers' stored data; it is simply no longer

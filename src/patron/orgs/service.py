@@ -163,40 +163,30 @@ async def _check_conflicts(
         conn, org_id, [t.code for t in doc.tills], [c.key for c in doc.oauth_clients]
     )
     for i, till in enumerate(doc.tills):
-        if till.code in tills:
-            problems.append(
-                Problem(
-                    errors.CREDENTIAL_TAKEN,
-                    f"till code {till.code!r} is already used by org {tills[till.code]!r}",
-                    f"tills[{i}].code",
-                )
-            )
+        if (held := tills.get(till.code.lower())) is not None:
+            problems.append(_taken("till code", till.code, held, f"tills[{i}].code"))
     for i, client in enumerate(doc.oauth_clients):
-        if client.key in clients:
-            problems.append(
-                Problem(
-                    errors.CREDENTIAL_TAKEN,
-                    f"OAuth key {client.key!r} is already used by org {clients[client.key]!r}",
-                    f"oauthClients[{i}].key",
-                )
-            )
-    taken = await repository.console_logins_held_elsewhere(
+        if (held := clients.get(client.key.lower())) is not None:
+            problems.append(_taken("OAuth key", client.key, held, f"oauthClients[{i}].key"))
+    logins = await repository.console_logins_held_elsewhere(
         conn, org_id, [u.login for u in doc.console_users]
     )
     for i, user in enumerate(doc.console_users):
-        if user.login.lower() in taken:
-            problems.append(
-                Problem(
-                    errors.CREDENTIAL_TAKEN,
-                    f"console login {user.login!r} is already used by org "
-                    f"{taken[user.login.lower()]!r}",
-                    f"consoleUsers[{i}].login",
-                )
-            )
+        if (held := logins.get(user.login.lower())) is not None:
+            problems.append(_taken("console login", user.login, held, f"consoleUsers[{i}].login"))
     if stored is not None:
         problems += await _removed_in_use(conn, org_id, doc, stored)
     if problems:
         raise ApiError(problems)
+
+
+def _taken(what: str, given: str, held: tuple[str, OrgId], path: str) -> Problem:
+    """A credential another org holds, naming its spelling there when only the case differs."""
+    spelling, holder = held
+    message = f"{what} {given!r} is already used by org {holder!r}"
+    if spelling != given:
+        message += f" (as {spelling!r}: codes, keys and logins are compared ignoring case)"
+    return Problem(errors.CREDENTIAL_TAKEN, message, path)
 
 
 async def _removed_in_use(

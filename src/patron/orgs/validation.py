@@ -159,7 +159,9 @@ def _credential(report: _Report, path: str, value: str, seen: dict[Any, str]) ->
             "spaces or ':'",
         )
     else:
-        report.unique(path, value, seen, repr(value))
+        # Unique without regard to case, as across orgs: `ALPHA.TILL` and `alpha.till` would
+        # read as one till to the people who configure and audit them.
+        report.unique(path, value.lower(), seen, f"{value!r} (ignoring case)")
 
 
 def _check_tills(report: _Report, tills: Sequence[OrgTill]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from alembic import context
 from sqlalchemy import Connection, pool, text
@@ -33,8 +34,23 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _statement_name() -> str:
+    return f"__patron_migrate_{uuid.uuid4().hex}__"
+
+
 async def _run_async() -> None:
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    # Safe behind a pooler in transaction mode (PgBouncer) as well as directly: nothing is cached
+    # per connection, and the statements SQLAlchemy prepares get names no other client uses
+    # (asyncpg's own names, `__asyncpg_stmt_1__`, collide on a shared server connection).
+    engine = create_async_engine(
+        url,
+        poolclass=pool.NullPool,
+        connect_args={
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _statement_name,
+        },
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
