@@ -42,7 +42,17 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
             out[name] = {m: round(statistics.median(r[m] for r in mine), 2) for m in METRICS}
             out[name]["connections"] = mine[0]["connections"]
             out[name]["rounds"] = len(mine)
+            spread = [r["p99_ms"] / r["p50_ms"] for r in mine if r.get("p50_ms")]
+            if spread:
+                out[name]["p99_over_p50"] = round(statistics.median(spread), 2)
+            measured = [r["stalls"] for r in mine if r.get("stalls")]
+            for key in STALLS if measured else ():
+                out[name][key] = round(statistics.median(m.get(key, 0) for m in measured), 3)
     return out
+
+
+STALLS = ("lag_seconds", "lag_ticks_over_50ms", "gc_seconds", "gc_collections", "gc2_seconds")
+"""What patron's /metrics says its workers spent stalled during a run (bench/stalls.py)."""
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -81,6 +91,8 @@ def targets(
 
     c4 = med.get("patron_update_c4", {}).get("p99_ms")
     sqlite = med.get("patron_update_sqlite", {}).get("rps")
+    spread = med.get("patron_update", {}).get("p99_over_p50")
+    sqlite_spread = med.get("patron_update_sqlite", {}).get("p99_over_p50")
     r_rps, r_p99 = rat["patron_over_reference_rps"], rat["patron_over_reference_p99"]
     r_pg, r_size = rat["patron_over_pgbench_rps"], rat["p50_large_over_small"]
     return [
@@ -91,6 +103,13 @@ def targets(
         check("update p50 at full size <= 1.2x at 10k", r_size, at_most(r_size, 1.2), "x"),
         check("SQLite updates/s >= 1,000", sqlite, at_least(sqlite, 1000), "req/s"),
         check("resident memory per worker <= 150 MB", rss_max_mb, at_most(rss_max_mb, 150), "MB"),
+        check("update p99/p50 <= 3 (64 connections)", spread, at_most(spread, 3.0), "x"),
+        check(
+            "SQLite update p99/p50 <= 4 (64 connections)",
+            sqlite_spread,
+            at_most(sqlite_spread, 4.0),
+            "x",
+        ),
     ]
 
 
@@ -174,16 +193,18 @@ def markdown(data: dict[str, Any]) -> str:
         f" PostgreSQL {host['postgres_version']}, load average {host['loadavg_start']} at the"
         f" start. patron at commit `{host['commit']}`{' (with local changes)' if host['dirty'] else ''}.",
         "",
-        "| run | connections | requests/s | p50 ms | p99 ms |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| run | connections | requests/s | p50 ms | p99 ms | p99/p50 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, label in RUNS.items():
         m = med.get(name)
         if m:
             lines.append(
                 f"| {label} | {int(m['connections'])} | {_fmt(m['rps'])} | {_fmt(m['p50_ms'], 2)}"
-                f" | {_fmt(m['p99_ms'], 2)} |"
+                f" | {_fmt(m['p99_ms'], 2)} | {_fmt(m.get('p99_over_p50'), 2)} |"
             )
+    lines += _stalls_table(med, cfg["seconds"])
+    lines += _gc_effect_table(data.get("gc_effect"))
     lines += [
         "",
         "| ratio | value |",
@@ -245,6 +266,51 @@ def markdown(data: dict[str, Any]) -> str:
         f"Raw figures of every run: `{data['results_file']}`.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _stalls_table(med: dict[str, dict[str, float]], seconds: float) -> list[str]:
+    """Loop lag and GC pauses of patron's runs (all workers together), medians over rounds."""
+    rows = [
+        f"| {RUNS[name]} | {int(m['connections'])} | {_fmt(m['lag_seconds'], 2)}"
+        f" | {int(m['lag_ticks_over_50ms'])} | {_fmt(m['gc_seconds'], 3)}"
+        f" | {int(m['gc_collections'])} | {_fmt(m['gc2_seconds'], 3)} |"
+        for name, m in med.items()
+        if "lag_seconds" in m
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        f"Stalls during patron's runs of {seconds:g} s, from its own /metrics (all workers"
+        " together; loop lag is the summed lateness of 100 ms ticks):",
+        "",
+        "| run | connections | loop lag s | ticks > 50 ms | GC pauses s | collections | gen-2 s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+    ]
+
+
+def _gc_effect_table(found: dict[str, Any] | None) -> list[str]:
+    """Python's collector settings against patron's, on the same server and load."""
+    if not found:
+        return []
+    lines = [
+        "",
+        f"Garbage collection, Python's settings against patron's (`bench.gc_effect`:"
+        f" {found['workers']} workers, {found['connections']} connections, medians of"
+        f" {found['rounds']} runs each):",
+        "",
+        "| collector | requests/s | p50 ms | p99 ms | p99/p50 | GC pauses s | gen-2 s | loop lag s | ticks > 50 ms | worker MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]  # fmt: skip
+    for variant, m in found["medians"].items():
+        lines.append(
+            f"| {variant.replace('_', ' ')} | {_fmt(m['rps'])} | {_fmt(m['p50_ms'], 2)}"
+            f" | {_fmt(m['p99_ms'], 2)} | {_fmt(m['p99_over_p50'], 2)} | {_fmt(m['gc_seconds'], 3)}"
+            f" | {_fmt(m.get('gc2_seconds', 0.0), 3)} | {_fmt(m['lag_seconds'], 2)}"
+            f" | {int(m['lag_ticks_over_50ms'])} | {_fmt(m.get('worker_rss_mb'), 0)} |"
+        )
+    return lines
 
 
 def _cpu_line(cpu: dict[str, float] | None) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import cpu, importing, ledger, pgbench, pgbouncer, report, verify
+from bench import cpu, gc_effect, importing, ledger, pgbench, pgbouncer, report, stalls, verify
 from bench.common import ROOT, TMP, BenchError, env_float, env_int, log
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url
 from bench.load_pg import load as load_pg
@@ -69,7 +69,7 @@ class Config:
     database: str = "patron_bench"  # BENCH_DATABASE
     small_database: str = "patron_bench_small"
     sqlite_path: str = str(TMP / "patron_bench.db")
-    port: int = 8101  # BENCH_PORT: patron; +1 reference, +2 small, +3 SQLite, +4 via PgBouncer
+    port: int = 8101  # BENCH_PORT: patron; +1 reference, +2 small, +3 SQLite, +4 via PgBouncer, +5 GC comparison
     pgbouncer_port: int = 6442  # BENCH_PGBOUNCER_PORT
     publish: bool = True  # BENCH_PUBLISH (default: only a full-size run is published)
 
@@ -279,20 +279,24 @@ class Runner:
             run_peaks: dict[str, list[float]] = {s.name: [] for s in servers}
             for name, server, mode, customers, pool, prefix in plan:
                 since = time.monotonic()
+                before = _stalls(server)
                 result = self._wrk(
                     server, mode=mode, customers=customers, pool=pool, prefix=prefix,
                     connections=cfg.connections, seconds=cfg.seconds,
                 )  # fmt: skip
                 rss = sampler.peaks(server.name, since, time.monotonic())
                 run_peaks[server.name] += rss
-                self._record(name, round_no, result, worker_rss_peak_mb=rss)
+                self._record(
+                    name, round_no, result, worker_rss_peak_mb=rss, stalls=_stalls(server, before)
+                )
             for name, server in (("patron_update_c4", patron), ("reference_update_c4", reference)):
                 pool = "main" if server is patron else "reference"
+                before = _stalls(server)
                 result = self._wrk(
                     server, mode="update", customers=cfg.customers, pool=pool,
                     connections=cfg.low_connections, seconds=cfg.seconds,
                 )  # fmt: skip
-                self._record(name, round_no, result)
+                self._record(name, round_no, result, stalls=_stalls(server, before))
         for server in servers:
             self.memory.append(
                 {
@@ -319,6 +323,17 @@ class Runner:
             seconds=cfg.seconds, tag=f"reference-{round_no}",
         )  # fmt: skip
         self._record("pgbench_reference", round_no, pg, rps=pg.tps, connections=pg.clients)
+
+
+def _stalls(server: Server, before: dict[str, float] | None = None) -> Any:
+    """patron's stall totals now (`before` None), or what they grew by since `before`.
+
+    Only patron reports them; the reference app's runs get None.
+    """
+    if not server.name.startswith("patron"):
+        return None
+    now = stalls.scrape(server.base_url)
+    return now if before is None else stalls.delta(before, now)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -352,6 +367,11 @@ def bench(cfg: Config) -> dict[str, Any]:
     with pgbouncer.running(TMP / "pgbouncer", cfg.pgbouncer_port):
         for round_no in range(1, cfg.rounds + 1):
             runner.round(round_no, script, reference_sql)
+    log("garbage collection: Python's settings against patron's (bench.gc_effect)")
+    gc_compared = gc_effect.compare(
+        runner.main_url, cfg.customers, port=cfg.port + 5, workers=cfg.workers,
+        connections=cfg.connections, seconds=cfg.seconds, warmup=cfg.warmup, rounds=cfg.rounds,
+    )  # fmt: skip
     log("Python CPU per update, in process (bench.cpu)")
     cpu_ms = cpu.measure(runner.main_url, cfg.customers, requests=2000, rounds=3)
     # After the rounds, so the import's CPU does not disturb them; a database of its own.
@@ -375,6 +395,7 @@ def bench(cfg: Config) -> dict[str, Any]:
         "verification": verification,
         "statements": capture.summary(),
         "cpu_per_update_ms": cpu_ms,
+        "gc_effect": gc_compared,
         "pgbench_script": script.text,
         "pgbench_defines": script.defines,
         "pgbench_reference_script": reference_sql.text,

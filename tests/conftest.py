@@ -186,6 +186,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # tests that send bad credentials on purpose would otherwise trip the failure throttle.
         # tests/security runs its throttle tests on apps of their own.
         "auth_failure_limit": 0,
+        # The collector settings are process-wide: the test process keeps Python's own, and
+        # never freezes the objects of one test app after another (tests/observability covers them).
+        "gc_freeze": False,
+        "gc_gen0_threshold": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -28,7 +28,9 @@ from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem
 from patron.observability.logs import configure_logging
 from patron.observability.metrics import Metrics, record_pool_periodically
+from patron.observability.stalls import GcPauses, watch_event_loop
 from patron.orgs.cache import OrgConfigCache
+from patron.runtime import settle_garbage_collection
 
 log = logging.getLogger("patron")
 
@@ -50,13 +52,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     metrics = Metrics()
+    gc_pauses = GcPauses()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gc_pauses.install()
         await db.open()
+        # The app, its caches and its pool are built: what exists now lives as long as the
+        # process, and the collector need not walk it again (patron.runtime).
+        settle_garbage_collection(
+            freeze=settings.gc_freeze, gen0_threshold=settings.gc_gen0_threshold
+        )
         # Expired Idempotency-Keys are deleted in the background, in bounded batches
         # (docs/reliability.md); every process runs its own round, harmlessly.
-        tasks = [asyncio.create_task(purge_periodically(db), name="patron-idempotency-purge")]
+        tasks = [
+            asyncio.create_task(purge_periodically(db), name="patron-idempotency-purge"),
+            asyncio.create_task(watch_event_loop(metrics, gc_pauses), name="patron-loop-lag"),
+        ]
         if metrics.multiprocess:
             # A scrape reaches one worker: every worker records its own pool usage ahead.
             tasks.append(
@@ -69,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
+            gc_pauses.uninstall()
             await db.close()
 
     app = FastAPI(

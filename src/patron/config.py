@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from patron.addresses import parse_networks
 
+GC_GEN0_THRESHOLD = 50_000
+"""The server's gen-0 collection threshold (measured in docs/performance.md, "Garbage collection")."""
+
 
 class Settings(BaseSettings):
     """The service's configuration, read from the environment when created."""
@@ -125,6 +128,17 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=True,
         description="Log one JSON line per request (logger `patron.access`).",
+    )
+    gc_freeze: bool = Field(
+        default=True,
+        description="After start-up, collect once and move every surviving object out of the "
+        "garbage collector's sight (gc.freeze), so that its full collections stay short.",
+    )
+    gc_gen0_threshold: int = Field(
+        default=GC_GEN0_THRESHOLD,
+        ge=0,
+        description="Allocations between two youngest-generation garbage collections in a "
+        "server process (Python's own is 700; 0 leaves it as it is).",
     )
     # --- the event relay (`patron relay`, docs/events.md) ---
     nats_url: str = Field(

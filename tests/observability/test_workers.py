@@ -211,6 +211,17 @@ def test_two_workers_sum_their_metrics_and_follow_config_changes(served: Served)
         timeout=5,
     )
 
+    # Every worker reports its event-loop lag and its GC pauses (at least start-up's full
+    # collection before the freeze) into the shared files.
+    def stalls_reported() -> bool:
+        samples = parse(_get(served.base, "/metrics").text)
+        return (
+            value(samples, "patron_event_loop_lag_seconds_count") >= 2 * WORKERS
+            and value(samples, "patron_gc_pause_seconds_count", generation="2") >= WORKERS
+        )
+
+    wait_until(stalls_reported, timeout=5)
+
     # Before the change ECOMMERCE is not a source of the org (400) on every worker...
     before = _lookups(served, 40)
     assert set(before.values()) == {400}

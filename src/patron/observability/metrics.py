@@ -56,6 +56,22 @@ DURATION_BUCKETS = (
 )
 """Upper bounds (seconds) of the request duration histogram: 1 ms to 10 s."""
 
+STALL_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+"""Upper bounds (seconds) of the loop-lag and GC-pause histograms: 0.5 ms to 2.5 s."""
+
 
 @dataclass(frozen=True, slots=True)
 class MetricDef:
@@ -127,6 +143,23 @@ POOL_MAX = MetricDef(
     "livesum",
 )
 
+LOOP_LAG = MetricDef(
+    "patron_event_loop_lag_seconds",
+    "histogram",
+    (),
+    "How late the event loop ran a tick scheduled every 100 ms: time every request in flight "
+    "on that worker waited for the loop.",
+    "sum",
+)
+GC_PAUSE = MetricDef(
+    "patron_gc_pause_seconds",
+    "histogram",
+    ("generation",),
+    "Pauses of Python's garbage collector, by the oldest generation collected (0, 1 or 2); "
+    "the worker's event loop stands still during each.",
+    "sum",
+)
+
 DEFINITIONS: tuple[MetricDef, ...] = (
     REQUESTS,
     DURATION,
@@ -136,6 +169,8 @@ DEFINITIONS: tuple[MetricDef, ...] = (
     POOL_IN_USE,
     POOL_IDLE,
     POOL_MAX,
+    LOOP_LAG,
+    GC_PAUSE,
 )
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -164,8 +199,16 @@ class Metrics:
             d.name: Gauge(d.base_name, d.help, registry=r, multiprocess_mode="livesum")
             for d in (POOL_SIZE, POOL_IN_USE, POOL_IDLE, POOL_MAX)
         }
+        self.loop_lag = Histogram(
+            LOOP_LAG.base_name, LOOP_LAG.help, registry=r, buckets=STALL_BUCKETS
+        )
+        self.gc_pause = Histogram(
+            GC_PAUSE.base_name, GC_PAUSE.help, GC_PAUSE.labels, registry=r, buckets=STALL_BUCKETS
+        )
         for kind in WRITE_KINDS:  # both series exist from the start, at 0
             self.writes.labels(kind)
+        # Every generation's series exists from the start, at 0, and is looked up once.
+        self._gc_series = tuple(self.gc_pause.labels(str(g)) for g in range(3))
         # Labelled children, looked up once per label set: `labels()` takes a lock and builds
         # a tuple every time, which is most of the cost of counting a request.
         self._request_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -203,6 +246,14 @@ class Metrics:
     def write_applied(self, kind: str) -> None:
         """Count a registration or update that stored something."""
         self.writes.labels(kind).inc()
+
+    def observe_loop_lag(self, seconds: float) -> None:
+        """Record how late one tick of the event loop ran."""
+        self.loop_lag.observe(seconds)
+
+    def observe_gc_pause(self, generation: int, seconds: float) -> None:
+        """Record one garbage collection of `generation` and how long it stopped the process."""
+        self._gc_series[min(max(generation, 0), 2)].observe(seconds)
 
     def set_pool(self, usage: PoolUsage) -> None:
         """Record this process's database pool usage."""

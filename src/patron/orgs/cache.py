@@ -3,10 +3,16 @@
 A worker trusts its copy for `ttl_seconds` (default 1 s), then asks for the org's
 `config_version` (one indexed read) and reloads only when it changed. The process that applies a
 new configuration drops its copy at once; other workers see it within the TTL.
+
+When the TTL runs out under load, every request of the org that arrives before the check has
+answered waits for that one check instead of making its own: without it, a worker serving 64
+requests at once made about six checks per org and second where one does, each holding a pooled
+connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ class OrgConfigCache:
         self._ttl = ttl_seconds
         self._clock = clock
         self._slots: dict[OrgId, _Slot] = {}
+        self._checking: dict[OrgId, asyncio.Task[OrgConfig | None]] = {}
 
     async def get(self, org_id: OrgId) -> OrgConfig | None:
         """The org's current configuration, or None when the org does not exist."""
@@ -39,6 +46,22 @@ class OrgConfigCache:
         slot = self._slots.get(org_id)
         if slot is not None and now - slot.checked_at < self._ttl:
             return slot.config
+        check = self._checking.get(org_id)
+        if check is None:
+            check = asyncio.create_task(self._refresh(org_id, slot, now))
+            self._checking[org_id] = check
+            check.add_done_callback(lambda done: self._checked(org_id, done))
+        # Shielded: one waiter giving up (a client gone) does not cancel the others' check.
+        return await asyncio.shield(check)
+
+    def _checked(self, org_id: OrgId, done: asyncio.Task[OrgConfig | None]) -> None:
+        if self._checking.get(org_id) is done:
+            del self._checking[org_id]
+        if not done.cancelled():
+            done.exception()  # retrieved: each waiter has raised it already, or none was left
+
+    async def _refresh(self, org_id: OrgId, slot: _Slot | None, now: float) -> OrgConfig | None:
+        """Check the cached copy's version against the database, reloading it when it changed."""
         async with self._db.transaction(write=False) as conn:
             if slot is not None:
                 version = await repository.config_version(conn, org_id)
@@ -46,6 +69,9 @@ class OrgConfigCache:
                     slot.checked_at = now
                     return slot.config
             config = await repository.load_config(conn, org_id)
+        if self._checking.get(org_id) is not asyncio.current_task():
+            # The org was written meanwhile (`put`, `invalidate`): what was read may be older.
+            return config
         if config is None:
             self._slots.pop(org_id, None)
             return None
@@ -54,8 +80,10 @@ class OrgConfigCache:
 
     def put(self, config: OrgConfig) -> None:
         """Remember a configuration this process has just loaded or written."""
+        self._checking.pop(config.org_id, None)
         self._slots[config.org_id] = _Slot(config, self._clock())
 
     def invalidate(self, org_id: OrgId) -> None:
         """Forget an org, so the next request reloads it."""
+        self._checking.pop(org_id, None)
         self._slots.pop(org_id, None)

@@ -1,0 +1,75 @@
+"""The per-process org configuration cache: one version check at a time per org."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from starlette.testclient import TestClient
+
+from patron.db.driver import Connection, Database
+from patron.orgs import repository
+from patron.orgs.cache import OrgConfigCache
+from patron.orgs.model import OrgConfig, OrgId
+
+ACME = OrgId("acme")
+
+
+@pytest.fixture
+def version_checks(monkeypatch: pytest.MonkeyPatch) -> list[OrgId]:
+    """The org of every version check made through the repository (which still runs it)."""
+    checks: list[OrgId] = []
+    real = repository.config_version
+
+    async def counted(conn: Connection, org_id: OrgId) -> int | None:
+        checks.append(org_id)
+        return await real(conn, org_id)
+
+    monkeypatch.setattr(repository, "config_version", counted)
+    return checks
+
+
+def test_requests_arriving_together_after_the_ttl_share_one_version_check(
+    client: TestClient, version_checks: list[OrgId]
+) -> None:
+    db: Database = client.app.state.db  # type: ignore[attr-defined]
+    now = [0.0]
+    cache = OrgConfigCache(db, ttl_seconds=1.0, clock=lambda: now[0])
+
+    async def scenario() -> tuple[OrgConfig | None, list[OrgConfig | None]]:
+        first = await cache.get(ACME)
+        now[0] = 5.0  # the copy is past its TTL: the next requests must check its version
+        found = await asyncio.gather(*(cache.get(ACME) for _ in range(20)))
+        return first, list(found)
+
+    assert client.portal is not None
+    first, found = client.portal.call(scenario)
+    assert first is not None and first.org_id == ACME
+    assert version_checks == [ACME]
+    assert all(config is first for config in found)
+
+    # Checked: the copy is trusted again for a TTL, and the next expiry makes one more check.
+    assert client.portal.call(cache.get, ACME) is first
+    assert version_checks == [ACME]
+    now[0] = 10.0
+    assert client.portal.call(cache.get, ACME) is first
+    assert version_checks == [ACME, ACME]
+
+
+def test_an_org_written_during_a_check_is_not_overwritten_by_what_the_check_read(
+    client: TestClient,
+) -> None:
+    db: Database = client.app.state.db  # type: ignore[attr-defined]
+    cache = OrgConfigCache(db, ttl_seconds=60.0)
+
+    async def scenario() -> tuple[OrgConfig | None, OrgConfig | None]:
+        loading = asyncio.ensure_future(cache.get(ACME))
+        await asyncio.sleep(0)  # the load has started
+        cache.invalidate(ACME)  # e.g. this process applied a new document meanwhile
+        read = await loading
+        return read, await cache.get(ACME)
+
+    assert client.portal is not None
+    read, again = client.portal.call(scenario)
+    assert read is not None and again is not None
+    assert again is not read  # loaded afresh, not the copy read before the write
