@@ -14,9 +14,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from patron import __version__, errors
-from patron.api.body import translate
 from patron.api.client_address import TrustedProxies
-from patron.api.middleware import ObservabilityMiddleware
 from patron.api.openapi import install_openapi
 from patron.api.responses import error_response
 from patron.auth.router import throttled_handler
@@ -28,9 +26,11 @@ from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem
 from patron.observability.logs import configure_logging
 from patron.observability.metrics import Metrics, record_pool_periodically
+from patron.observability.middleware import ObservabilityMiddleware
 from patron.observability.stalls import GcPauses, watch_event_loop
 from patron.orgs.cache import OrgConfigCache
 from patron.runtime import settle_garbage_collection
+from patron.wire import translate
 
 log = logging.getLogger("patron")
 
@@ -124,6 +124,7 @@ def create_app_from_env() -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from patron.auth.deps import ADMIN
     from patron.auth.router import router as auth_router
     from patron.console.router import install as install_console
     from patron.customers.loyalty_router import router as loyalty_router
@@ -135,7 +136,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(customers_router)
     app.include_router(loyalty_router)
     app.include_router(auth_router)
-    app.include_router(orgs_router)
+    app.include_router(orgs_router, dependencies=[ADMIN])
     app.include_router(operations_router)
     # The member-care console: its own pages, last, off the API's hot path.
     install_console(app)

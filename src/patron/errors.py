@@ -8,6 +8,7 @@ wire contract keep their numbers; patron's own codes live in 81xx-84xx.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as default
 from enum import StrEnum
 from typing import Any
 
@@ -406,6 +407,23 @@ UNKNOWN_EMBED = _w(
 )
 
 CATALOGUE: tuple[Entry, ...] = tuple(sorted(_ENTRIES, key=lambda e: e.code))
+
+
+@dataclass(slots=True)
+class Problems:
+    """Errors and warnings gathered while checking one request: the one problems type of every
+    layer (the request reader, resolving, planning); an ApiError carries them out."""
+
+    errors: list[Problem] = default(default_factory=list)
+    warnings: list[Problem] = default(default_factory=list)
+
+    def error(self, entry: Entry, message: str, path: str | None = None) -> None:
+        """Record an error."""
+        self.errors.append(Problem(entry, message, path or None))
+
+    def warn(self, entry: Entry, message: str, path: str | None = None) -> None:
+        """Record a warning."""
+        self.warnings.append(Problem(entry, message, path or None))
 
 
 class ApiError(Exception):

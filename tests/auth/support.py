@@ -49,7 +49,7 @@ def authenticator(client: TestClient) -> Authenticator:
 def authenticate(
     client: TestClient, headers: Headers, *, using: Authenticator | None = None
 ) -> Principal:
-    """Run `authenticate` on the app's event loop, as `patron.api.caller.authenticate` does for a route."""
+    """Run `authenticate` on the app's event loop, as `patron.auth.caller.authenticate` does for a route."""
     auth = using or authenticator(client)
     assert client.portal is not None
     return client.portal.call(auth.authenticate, bare_request(client, headers).headers, ADDRESS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -181,6 +182,27 @@ def test_body_over_64_kib_is_413(client: TestClient) -> None:
     )
     assert response.status_code == 413
     assert codes(response) == [8108]
+
+
+@pytest.mark.parametrize("key", [None, "k-1"])
+def test_large_body_of_the_wrong_media_type_is_415_with_or_without_a_key(
+    client: TestClient, key: str | None
+) -> None:
+    # Streamed without Content-Length, so only reading tells its size: the media type is
+    # checked first either way, as one reader reads every write request.
+    register(client)
+    headers = {**ACME_AUTH, "Content-Type": "text/plain"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+
+    def chunks() -> Iterator[bytes]:
+        yield b"x" * 70_000
+
+    response = client.put(
+        "/v2/customers/lookup", params=lookup_params(), content=chunks(), headers=headers
+    )
+    assert response.status_code == 415
+    assert codes(response) == [8109]
 
 
 def test_bad_query_flags_are_400(client: TestClient) -> None:

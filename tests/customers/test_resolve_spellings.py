@@ -12,7 +12,8 @@ from patron.customers.requests import (
     ProfileReq,
 )
 from patron.customers.resolve import resolve
-from patron.customers.resolved import Problems, Resolved
+from patron.customers.resolved import Resolved
+from patron.errors import Problems
 from patron.orgs.model import DataType, FieldDef, OrgConfig, OrgId, Program, Tier
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

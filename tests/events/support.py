@@ -15,8 +15,8 @@ import orjson
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from starlette.testclient import TestClient
 
+from patron.customers.events import STREAM
 from patron.db.driver import Connection, create_database
-from patron.events.model import STREAM
 from patron.events.relay import Relay, RelayOptions, ensure_stream
 from tests.conftest import ADMIN, acme_doc, basic, new_org_code, run
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from patron.config import Settings
-from patron.events.model import EVENT_TYPES, STREAM, SUBJECT_PREFIX
+from patron.customers.events import EVENT_TYPES, STREAM, SUBJECT_PREFIX
 from patron.events.relay import STREAM_SUBJECTS
 from tests.events.test_model import a_plan, build
 

@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from patron.customers.model import Actor, Customer, Enrolment
-from patron.customers.planner import Change, Credit, Plan, Writes
-from patron.events.model import (
+from patron.customers.events import (
     ENROLLED,
     EVENT_TYPES,
     POINTS_CREDITED,
@@ -19,6 +17,8 @@ from patron.events.model import (
     events_for,
     subject,
 )
+from patron.customers.model import Actor, Customer, Enrolment
+from patron.customers.planner import Change, Credit, Plan, Writes
 
 NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 

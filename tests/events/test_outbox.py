@@ -13,11 +13,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from patron.customers import repository, writes
+from patron.customers.events import ENROLLED, POINTS_CREDITED, REGISTERED, UPDATED
 from patron.customers.model import Actor
 from patron.customers.planner import Change, Plan, Writes
 from patron.db.driver import Connection, create_database
 from patron.events import outbox as outbox_repo
-from patron.events.model import ENROLLED, POINTS_CREDITED, REGISTERED, UPDATED
 from patron.events.relay import Relay
 from patron.orgs.model import OrgId
 from tests.builders import MOBILE, history, profile, register, update

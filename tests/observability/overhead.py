@@ -17,10 +17,10 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from patron.api.middleware import ObservabilityMiddleware
 from patron.auth.principal import Principal
 from patron.observability.logs import ACCESS_LOGGER, JsonFormatter
 from patron.observability.metrics import Metrics
+from patron.observability.middleware import ObservabilityMiddleware
 from patron.orgs.model import OrgId
 
 REQUESTS = 20_000

@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from patron import errors
 from patron.app import create_app
-from patron.auth.passwords import md5_hex, verify_secret
+from patron.orgs.passwords import md5_hex, verify_secret
 from patron.orgs.schema import OrgView
 from tests.conftest import ADMIN, GLOBEX, make_settings, new_org_code
 from tests.orgs.support import (

@@ -12,12 +12,12 @@ import yaml
 from typer.testing import CliRunner
 
 from patron import errors
-from patron.auth.passwords import md5_hex, verify_secret
 from patron.cli.main import app
 from patron.db.driver import create_database
 from patron.db.migrate import upgrade
 from patron.orgs import repository
 from patron.orgs.model import OrgId
+from patron.orgs.passwords import md5_hex, verify_secret
 
 DEMO = Path(__file__).parents[2] / "examples" / "demo-org.yaml"
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from patron import errors
-from patron.auth.passwords import verify_secret
 from patron.db.driver import Connection
+from patron.orgs.passwords import verify_secret
 from tests.conftest import new_org_code, run
 from tests.orgs.support import PASSWORD, applied, get, problems, put, small_doc
 

@@ -16,12 +16,12 @@ import uvicorn
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from patron.api import deps
-from patron.auth import passwords
+from patron.auth import deps
 from patron.auth.service import DENIED_MESSAGE
 from patron.auth.tokens import TokenCodec
 from patron.cli.main import app as cli
 from patron.db.driver import Connection
+from patron.orgs import passwords
 from patron.orgs.model import OrgId
 from tests.auth.support import apply_org, org_doc
 from tests.builders import lookup_params

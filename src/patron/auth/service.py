@@ -40,7 +40,6 @@ import anyio.to_thread
 
 from patron import errors
 from patron.auth import repository
-from patron.auth.passwords import burn_verification, verify_secret
 from patron.auth.principal import Principal
 from patron.auth.throttle import AuthThrottle, oauth_key, till_key
 from patron.auth.tokens import InvalidToken, TokenCodec
@@ -48,6 +47,7 @@ from patron.db.driver import Connection, Database
 from patron.errors import ApiError
 from patron.orgs.cache import OrgConfigCache
 from patron.orgs.model import OrgConfig, OrgId
+from patron.orgs.passwords import burn_verification, verify_secret
 
 VERIFIED_CACHE_SIZE = 10_000
 """Credentials remembered per kind (Basic, OAuth client) and process, least recently used out."""

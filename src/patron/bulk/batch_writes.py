@@ -1,8 +1,9 @@
 """Storing many planned registrations at once: ids in bulk, then one COPY per table.
 
-The rows are exactly those `patron.customers.writes.apply` stores for a registration (a test
-compares them), plus the registration's change events in the outbox, so a customer imported in
-a batch cannot be told from one registered through the API except by its request id and actor.
+The rows are `patron.customers.rows.rows_of` of each plan, the same description the API's
+writers store (a test compares the stored rows), placed in COPY records in column order; so a
+customer imported in a batch cannot be told from one registered through the API except by its
+request id and actor.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
+from patron.customers.rows import PlanRows, Stamp, rows_of
 from patron.db.driver import Connection
 from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
-from patron.events.model import events_for
 from patron.orgs.model import OrgId
 
 
@@ -52,71 +53,16 @@ async def store(
     ids = await _ids(conn, "customers", len(items))
     rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
     events = []
-    attribution = (now, actor.code, actor.type, now, actor.code, actor.type)
     for item, new_id in zip(items, ids, strict=True):
         c = item.plan.customer
         c.id = new_id
-        w = item.plan.writes
-        rows["customers"].append(
-            (org_id, new_id, c.version, c.loyalty_type, c.extended_fields, now, now)
-        )
-        for key in w.new_profiles:
-            p = c.profiles[key]
-            rows["profiles"].append(
-                (org_id, new_id, *key, p.first_name, p.last_name, p.fields, *attribution)
-            )
-        for key, type_, value in w.new_identifiers:
-            position = c.profiles[key].identifiers.index((type_, value))
-            rows["identifiers"].append((org_id, *key, type_, value, new_id, position))
-        # One row per channel: a channel written twice by one plan keeps its last state, as the
-        # API's upsert does.
-        channels = {(key, ch.type, ch.value): (key, ch) for key, ch in w.channels}
-        for key, ch in channels.values():
-            position = next(i for i, x in enumerate(c.profiles[key].channels) if x is ch)
-            rows["comm_channels"].append(
-                (
-                    org_id,
-                    new_id,
-                    *key,
-                    ch.type,
-                    ch.value,
-                    ch.primary,
-                    ch.verified,
-                    ch.meta,
-                    position,
-                )
-            )
-        for e in w.new_enrolments:
-            rows["enrolments"].append(
-                (org_id, new_id, e.program_id, e.tier_number, e.tier_expiry_date, now)
-            )
-        for cr in w.credits:
-            rows["points_ledger"].append(
-                (
-                    org_id,
-                    new_id,
-                    c.version,
-                    cr.program_id,
-                    cr.points,
-                    cr.expires_at,
-                    now,
-                    item.request_id,
-                )
-            )
-        changes = [ch.to_wire() for ch in item.plan.changes]
-        rows["customer_history"].append(
-            (org_id, new_id, c.version, now, item.request_id, actor.code, actor.type, changes)
-        )
-        events += events_for(
+        written = rows_of(
             item.plan,
-            org_code=org_id,
-            customer_id=new_id,
-            request_id=item.request_id,
-            actor=actor,
-            now=now,
+            Stamp(org_id, new_id, c.version, now, actor, item.request_id),
             registered=True,
-            changes=changes,
         )
+        _add(rows, written)
+        events += written.events
     outbox_ids = await _ids(conn, "outbox", len(events))
     rows["outbox"] = [
         (org_id, oid, e.event_id, e.subject, e.payload, now)
@@ -126,6 +72,44 @@ async def store(
         if rows[table]:
             await conn.copy_records(table, columns, rows[table])
     return ids
+
+
+def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
+    """A registration's rows as COPY records, every column in the table's order."""
+    s = written.stamp
+    parts = written.parts
+    org, cid = s.org_id, s.customer_id
+    attribution = (s.now, s.actor.code, s.actor.type, s.now, s.actor.code, s.actor.type)
+    customer = written.customer
+    rows["customers"].append(
+        (org, cid, s.version, customer["loyalty_type"], customer["extended_fields"], s.now, s.now)
+    )
+    for p in parts["new_profiles"]:
+        rows["profiles"].append((org, cid, *p.values(), *attribution))
+    for i in parts["identifiers"]:
+        rows["identifiers"].append(
+            (org, i["source"], i["account_id"], i["type"], i["value"], cid, i["position"])
+        )
+    for ch in parts["channels"]:
+        rows["comm_channels"].append((org, cid, *ch.values()))
+    for e in parts["enrolments"]:
+        rows["enrolments"].append((org, cid, *e.values(), s.now))
+    for cr in parts["credits"]:
+        rows["points_ledger"].append(
+            (
+                org,
+                cid,
+                s.version,
+                cr["program_id"],
+                cr["points"],
+                cr["expires_at"],
+                s.now,
+                s.request_id,
+            )
+        )
+    rows["customer_history"].append(
+        (org, cid, s.version, s.now, s.request_id, s.actor.code, s.actor.type, written.changes)
+    )
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {

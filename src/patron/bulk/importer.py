@@ -32,12 +32,12 @@ from patron.bulk.checkpoints import ImportRun
 from patron.bulk.formats import FileProblem, Format, Line, count_lines, fingerprint, read_lines
 from patron.bulk.lines import Prepared, Refused, prepare, reject_entry
 from patron.bulk.progress import Reporter
-from patron.customers import repository, service, writes
+from patron.customers import repository, service
 from patron.customers.model import Actor, Holder
 from patron.customers.planner import plan
-from patron.customers.resolve import Problems
+from patron.customers.store import Target, update_one
 from patron.db.driver import Connection, Database, UniqueViolation
-from patron.errors import ApiError
+from patron.errors import ApiError, Problems
 from patron.orgs.model import OrgConfig
 
 ACTOR = Actor("import", "IMPORT")
@@ -221,31 +221,23 @@ class _Importer:
         claimed: dict[tuple[str, str], list[Holder]],
     ) -> ApiError | None:
         """The API's update by lookup, inside the batch's transaction; the refusal, if any."""
-        org_id = self.config.org_id
         lk = item.lookup
         assert lk is not None and lk.key is not None
-        customer = await repository.lock_and_load(
-            conn, org_id, now=now, key=lk.key, id_type=lk.id_type, value=lk.value
-        )
-        if customer is None:
-            missing = await service.not_found(conn, self.config, lk)
-            return ApiError([missing, *item.problems.errors], item.problems.warnings)
-        holders = await repository.holders(conn, org_id, item.pairs())
-        p = plan(
-            customer,
-            item.resolved,
-            item.problems,
-            self.config,
-            holders=holders,
-            now=now,
-            actor=ACTOR,
-        )
-        if p.errors:
-            return ApiError(p.errors, p.warnings)
-        if p.changed:
-            await writes.apply(conn, org_id, p, request_id=rid, actor=ACTOR, now=now, new=False)
-            for key, type_, value in p.writes.new_identifiers:
-                claimed.setdefault((type_, value), []).append(Holder(*key, customer.id))
+        try:
+            updated = await update_one(
+                conn,
+                self.config,
+                Target(default_key=lk.key, lookup=lk),
+                item.resolved,
+                item.problems,
+                actor=ACTOR,
+                now=now,
+                request_id=rid,
+            )
+        except ApiError as refusal:
+            return refusal
+        for key, type_, value in updated.plan.writes.new_identifiers:
+            claimed.setdefault((type_, value), []).append(Holder(*key, updated.customer.id))
         return None
 
 

@@ -2,7 +2,7 @@
 
 A line without a top-level `lookup` is the body of `POST /v2/customers`; with one, the rest is
 the body of `PUT /v2/customers/lookup` and `lookup` holds that route's query parameters. The
-body is read by the API's reader (`patron.api.body.parse_model`: NUL refusal, shape, field
+body is read by the API's reader (`patron.wire.parse_model`: NUL refusal, shape, field
 paths), turned into the domain request (`to_request`) and resolved against the org's
 configuration (`resolve`), so a line is refused exactly when, and with exactly the errors with
 which, the API would refuse the same request.
@@ -17,14 +17,14 @@ from typing import Any
 import orjson
 
 from patron import errors
-from patron.api.body import parse_model
 from patron.bulk.formats import Line, csv_body
 from patron.customers.lookup import Lookup, parse_lookup
 from patron.customers.requests import CustomerRequest
-from patron.customers.resolve import Problems, Resolved, resolve
+from patron.customers.resolve import Resolved, resolve
 from patron.customers.schemas import CustomerRegisterIn, CustomerUpdateIn, to_request
-from patron.errors import ApiError, Problem
+from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
+from patron.wire import parse_model
 
 LOOKUP_KEY = "lookup"
 _LOOKUP_KEYS = {"source", "accountId", "identifierName", "identifierValue"}

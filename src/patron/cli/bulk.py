@@ -17,8 +17,7 @@ import typer
 from patron.bulk import exporter, importer
 from patron.bulk.formats import FORMATS, FileProblem, Format, guess_format
 from patron.bulk.progress import reporter
-from patron.cli.database_url import unusable
-from patron.cli.serve import DatabaseUrl
+from patron.cli.database_url import DatabaseUrl, unusable
 from patron.config import Settings
 from patron.db.driver import Database, DatabaseUnavailable, create_database
 from patron.errors import ApiError

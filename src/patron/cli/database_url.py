@@ -1,10 +1,20 @@
-"""The database URL of a command that works on an existing, migrated database."""
+"""The `--database-url` option of the commands, and whether a command can use the URL given."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from patron.db.driver import parse_database_url
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="PATRON_DATABASE_URL", help="sqlite:///PATH or postgresql://..."
+    ),
+]
 
 
 def unusable(database_url: str) -> str | None:

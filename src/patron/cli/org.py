@@ -17,8 +17,7 @@ import typer
 import yaml
 
 from patron import errors
-from patron.cli.database_url import unusable
-from patron.cli.serve import DatabaseUrl
+from patron.cli.database_url import DatabaseUrl, unusable
 from patron.config import Settings
 from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem

@@ -17,7 +17,7 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from patron.cli.serve import DatabaseUrl
+from patron.cli.database_url import DatabaseUrl
 from patron.config import Settings
 from patron.db.driver import DatabaseUnavailable, create_database, parse_database_url
 from patron.events.relay import Relay, RelayFailed, RelayOptions, pending_count

@@ -12,18 +12,13 @@ import typer
 import uvicorn
 
 from patron.api.http_protocol import BoundedHttpToolsProtocol
+from patron.cli.database_url import DatabaseUrl
 from patron.config import Settings
 from patron.db.driver import parse_database_url
 from patron.db.migrate import upgrade
 from patron.observability.logs import configure_logging, uvicorn_log_config
 from patron.observability.workers import multiprocess_directory
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", envvar="PATRON_DATABASE_URL", help="sqlite:///PATH or postgresql://..."
-    ),
-]
 Host = Annotated[str | None, typer.Option("--host", envvar="PATRON_HOST", help="Listen address.")]
 Port = Annotated[int | None, typer.Option("--port", envvar="PATRON_PORT", help="Listen port.")]
 Workers = Annotated[
@@ -157,6 +152,6 @@ def demo(
 def _basic(till: str, password: str) -> str:
     import base64
 
-    from patron.auth.passwords import md5_hex
+    from patron.orgs.passwords import md5_hex
 
     return base64.b64encode(f"{till}:{md5_hex(password)}".encode()).decode()

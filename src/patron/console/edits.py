@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import orjson
 
-from patron.api.body import parse_model
+from patron.conditions import IfMatch, StoredResponse
 from patron.console.forms import EditForm, update_body
 from patron.console.signin import SignedIn
 from patron.customers import service
-from patron.customers.idempotency import StoredResponse
+from patron.customers.render import write_answer
 from patron.customers.schemas import CustomerUpdateIn, to_request
+from patron.customers.store import Target
 from patron.db.driver import Database
+from patron.wire import parse_model
+
+
+def _answer(result: service.WriteResult) -> StoredResponse:
+    # Kept only with an Idempotency-Key, which the console never sends; the API's own answer.
+    return write_answer(result.customer_id, result.version, result.plan, dry_run=result.dry_run)
 
 
 async def apply(
@@ -31,16 +38,17 @@ async def apply(
     body = parse_model(CustomerUpdateIn, orjson.dumps(update_body(form)))
     # A form without a version (tampered with) can match no customer: the save is refused as
     # stale rather than applied unconditionally.
-    if_match = service.IfMatch(frozenset({str(form.version)} if form.version is not None else ()))
+    if_match = IfMatch(frozenset({str(form.version)} if form.version is not None else ()))
     result = await service.update(
         db,
         user.config,
         user.principal,
-        service.Target(default_key=form.key, customer_id=customer_id),
+        Target(default_key=form.key, customer_id=customer_id),
         to_request(body),
         request_id=request_id,
         dry_run=dry_run,
         if_match=if_match,
+        answer=_answer,
     )
     # Only an Idempotency-Key replays a stored response, and the console sends none.
     assert not isinstance(result, StoredResponse)

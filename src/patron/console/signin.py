@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import anyio.to_thread
 
 from patron import errors
-from patron.auth.passwords import burn_verification, verify_secret
 from patron.auth.principal import Principal
 from patron.auth.throttle import AuthThrottle, Credential
 from patron.console.sessions import Session, SessionCodec
@@ -23,6 +22,7 @@ from patron.errors import ApiError
 from patron.orgs import repository
 from patron.orgs.cache import OrgConfigCache
 from patron.orgs.model import ConsoleUser, OrgConfig
+from patron.orgs.passwords import burn_verification, verify_secret
 from patron.orgs.schema import CREDENTIAL_MAX, SECRET_MAX
 
 ACTOR_TYPE = "CONSOLE_USER"

@@ -2,8 +2,9 @@
 
 How it works (docs/reliability.md tells the whole story):
 
-* The router validates the key (1-255 printable ASCII characters) and fingerprints the request:
-  SHA-256 over method, path, canonical query and the raw body bytes.
+* The write request reader (`patron.api.write_request`) validates the key (1-255 printable ASCII
+  characters) and fingerprints the request (`patron.conditions.fingerprint`): SHA-256 over
+  method, path, canonical query and the raw body bytes.
 * Inside the write transaction, before anything else, `claim` inserts the key as *pending*
   (`INSERT ... ON CONFLICT`). On PostgreSQL a concurrent insert of the same key waits on the
   primary key's index until the first transaction commits or rolls back; on SQLite writers are
@@ -21,22 +22,18 @@ statements live here rather than in `repository.py`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, quote, urlencode
 
 from patron import errors
+from patron.conditions import IDEMPOTENCY_HEADER as HEADER
+from patron.conditions import IdempotencyKey, StoredResponse
 from patron.db.driver import Connection, Database
 from patron.errors import ApiError
 from patron.orgs.model import OrgId
 
 log = logging.getLogger("patron.idempotency")
 
-HEADER = "Idempotency-Key"
-REPLAY_HEADER = "Idempotent-Replayed"
-MAX_KEY_LENGTH = 255
 KEY_TTL = timedelta(hours=24)
 
 # The background cleanup: every PURGE_EVERY_SECONDS, delete expired rows PURGE_BATCH at a time,
@@ -47,71 +44,9 @@ PURGE_BATCH = 1000
 PURGE_MAX_BATCHES = 20
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyKey:
-    """A request's key and the fingerprint of what it asks for."""
-
-    key: str
-    fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    """A response as first sent: status, the exact body bytes, the headers worth repeating."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
 def utcnow() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
-
-
-def parse_key(values: list[str]) -> str | None:
-    """The Idempotency-Key header's value, None without one; ApiError (400) when malformed."""
-    if not values:
-        return None
-    if len(values) > 1:
-        raise ApiError.one(
-            errors.INVALID_IDEMPOTENCY_KEY, f"send one {HEADER} header, not {len(values)}", HEADER
-        )
-    key = values[0]
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ApiError.one(
-            errors.INVALID_IDEMPOTENCY_KEY,
-            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters, not {len(key)}",
-            HEADER,
-        )
-    if not all(" " <= ch <= "~" for ch in key):
-        raise ApiError.one(
-            errors.INVALID_IDEMPOTENCY_KEY,
-            f"{HEADER} must be printable ASCII characters",
-            HEADER,
-        )
-    return key
-
-
-def canonical_query(query: str) -> str:
-    """The query string decoded, sorted by name and encoded one way.
-
-    The sort is stable: a repeated parameter keeps its order, since the last value is the one a
-    route reads. Nothing is left out: every parameter may change what the request means.
-    """
-    pairs = parse_qsl(query, keep_blank_values=True)
-    pairs.sort(key=lambda pair: pair[0])
-    return urlencode(pairs, quote_via=quote)
-
-
-def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
-    """SHA-256 (hex) of method, path, canonical query and the raw body bytes."""
-    digest = hashlib.sha256()
-    for part in (method.upper().encode(), path.encode(), canonical_query(query).encode(), body):
-        # Length-prefixed, so no two different requests can run together into the same bytes.
-        digest.update(b"%d:" % len(part))
-        digest.update(part)
-    return digest.hexdigest()
 
 
 # The key row is inserted pending; an expired row of the same key is taken over in place

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from patron import errors
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, identifier_value
-from patron.customers.resolve import Problems, resolve_account, resolve_source
+from patron.customers.resolve import resolve_account, resolve_source
 from patron.customers.spelling import canonical_kind
-from patron.errors import ApiError
+from patron.errors import ApiError, Problems
 from patron.orgs.model import IDENTIFIER_TYPES, OrgConfig
 
 

@@ -2,7 +2,7 @@
 points expiry schedule.
 
 Like the other customer GET routes, they read their caller and query parameters by hand
-(`patron.api.caller`, `patron.api.query`) and declare them for the OpenAPI document. The lookup
+(`patron.auth.caller`, `patron.customers.params`) and declare them for the OpenAPI document. The lookup
 route is declared first so that `/v2/customers/lookup/loyaltyDetails` is never read as the
 customer id "lookup".
 """
@@ -14,30 +14,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from patron import errors
-from patron.api.caller import caller
 from patron.api.openapi import ERROR_RESPONSES
 from patron.api.query import QueryParam
 from patron.api.responses import JsonResponse
-from patron.customers import loyalty_service, points
+from patron.auth.caller import caller
+from patron.customers import loyalty_service, params, points
 from patron.customers.loyalty_schemas import LoyaltyDetailsOut, PointsExpiryScheduleOut
-from patron.customers.router import LOOKUP, _customer_id, _lookup, _params
-from patron.errors import ApiError, Problem
+from patron.customers.params import LOOKUP, read_extra
+from patron.errors import ApiError, Problems
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
 
 PROGRAM_ID = QueryParam("programId", "Only this program's entry (a program id of the org).")
 
 
-def _program_id(request: Request, problems: list[Problem]) -> int | None:
+def _program_id(request: Request, problems: Problems) -> int | None:
     """The optional programId filter; a value that is not a whole number joins `problems`."""
     raw = PROGRAM_ID.read(request)
     if raw is None:
         return None
     value = raw.strip()
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        problems.append(
-            Problem(errors.INVALID_QUERY, "programId must be a program id", PROGRAM_ID.name)
-        )
+        problems.error(errors.INVALID_QUERY, "programId must be a program id", PROGRAM_ID.name)
         return None
     return int(value)
 
@@ -45,19 +43,19 @@ def _program_id(request: Request, problems: list[Problem]) -> int | None:
 @router.get(
     "/v2/customers/lookup/loyaltyDetails",
     responses={200: {"model": LoyaltyDetailsOut}},
-    openapi_extra=_params(*LOOKUP, PROGRAM_ID),
+    openapi_extra=read_extra(*LOOKUP, PROGRAM_ID),
 )
 async def loyalty_details_by_lookup(request: Request) -> Response:
     """Points and tier per program of a customer found by identifier, computed now."""
     who = await caller(request)
-    problems: list[Problem] = []
+    problems = Problems()
     program_id = _program_id(request, problems)
     try:
-        lookup = _lookup(request, who.config, allow_all=True)
+        lookup = params.lookup(request, who.config, allow_all=True)
     except ApiError as exc:
-        raise ApiError(exc.errors + problems) from None
-    if problems:
-        raise ApiError(problems)
+        raise ApiError(exc.errors + problems.errors) from None
+    if problems.errors:
+        raise ApiError(problems.errors)
     found = await loyalty_service.loyalty_by_lookup(
         who.db, who.config, lookup, program_id=program_id
     )
@@ -70,16 +68,16 @@ async def loyalty_details_by_lookup(request: Request) -> Response:
 @router.get(
     "/v2/customers/{customer_id}/loyaltyDetails",
     responses={200: {"model": LoyaltyDetailsOut}},
-    openapi_extra=_params(PROGRAM_ID),
+    openapi_extra=read_extra(PROGRAM_ID),
 )
 async def loyalty_details(customer_id: str, request: Request) -> Response:
     """Points and tier per program the customer is enrolled in, computed from the ledger now."""
     who = await caller(request)
-    cid = _customer_id(customer_id)
-    problems: list[Problem] = []
+    cid = params.customer_id(customer_id)
+    problems = Problems()
     program_id = _program_id(request, problems)
-    if problems:
-        raise ApiError(problems)
+    if problems.errors:
+        raise ApiError(problems.errors)
     found = await loyalty_service.loyalty_by_id(who.db, who.config, cid, program_id=program_id)
     entries = points.loyalty_entries(found.enrolments, found.sums, who.config)
     return JsonResponse({"data": entries, "warnings": [], "errors": []})
@@ -92,7 +90,7 @@ async def loyalty_details(customer_id: str, request: Request) -> Response:
 async def points_expiry_schedule(customer_id: str, request: Request) -> Response:
     """Credited points that have not expired yet, summed per expiry day and program, soonest first."""
     who = await caller(request)
-    cid = _customer_id(customer_id)
+    cid = params.customer_id(customer_id)
     credits = await loyalty_service.expiry_schedule(who.db, who.config, cid)
     return JsonResponse(
         {"id": cid, "expirySchedules": points.expiry_schedule(credits), "warnings": []}

@@ -26,8 +26,8 @@ from patron.customers.model import (
     profile_label,
 )
 from patron.customers.requests import UNSET
-from patron.customers.resolve import Problems, RChannel, REnrolment, Resolved, RProfile
-from patron.errors import Problem
+from patron.customers.resolve import RChannel, REnrolment, Resolved, RProfile
+from patron.errors import Problem, Problems
 from patron.orgs.model import OrgConfig
 
 

@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from patron.conditions import StoredResponse
 from patron.customers.model import Actor, Customer, Profile
-from patron.customers.planner import channel_wire
-from patron.db.driver import Row
+from patron.customers.planner import Plan, channel_wire
 from patron.errors import Problem
 from patron.orgs.model import OrgConfig
 
@@ -70,8 +72,8 @@ def customer_wire(
     }
 
 
-def history_wire(rows: list[Row]) -> list[dict[str, Any]]:
-    """History rows as `{"at", "requestId", "by", "changes"}` entries."""
+def history_wire(rows: list[Any]) -> list[dict[str, Any]]:
+    """History rows (indexable by column name) as `{"at", "requestId", "by", "changes"}` entries."""
     out = []
     for r in rows:
         at = r["at"]
@@ -91,3 +93,19 @@ def history_wire(rows: list[Row]) -> list[dict[str, Any]]:
 def etag(c: Customer) -> str:
     """The customer's version as an entity tag."""
     return f'"{c.version}"'
+
+
+def write_answer(
+    customer_id: int | None, version: int | None, plan: Plan, *, dry_run: bool
+) -> StoredResponse:
+    """A write's answer: `{"createdId", "warnings", "sideEffects"}` (+ `"changes"` for a dry
+    run) with the customer's version as `ETag` (none for a dry-run registration)."""
+    body: dict[str, Any] = {
+        "createdId": customer_id,
+        "warnings": [w.to_wire() for w in plan.warnings],
+        "sideEffects": plan.side_effects,
+    }
+    if dry_run:
+        body["changes"] = [c.to_wire() for c in plan.changes]
+    headers = {} if version is None else {"ETag": f'"{version}"'}
+    return StoredResponse(200, orjson.dumps(body), headers)

@@ -22,7 +22,6 @@ from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, Profil
 from patron.customers.resolve_enrolments import enrolments, parse_expiry
 from patron.customers.resolve_fields import MAX_STRING, check_json, typed_fields
 from patron.customers.resolved import (
-    Problems,
     RChannel,
     REnrolment,
     Resolved,
@@ -30,6 +29,7 @@ from patron.customers.resolved import (
     RProfile,
 )
 from patron.customers.spelling import BadDate, canonical_kind, parse_date_or_datetime
+from patron.errors import Problems
 from patron.orgs.model import (
     CHANNEL_TYPES,
     IDENTIFIER_TYPES,
@@ -41,7 +41,6 @@ from patron.orgs.model import (
 
 __all__ = [
     "MAX_STRING",
-    "Problems",
     "RChannel",
     "REnrolment",
     "RIdentifier",

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from patron import errors
 from patron.customers.requests import CustomerRequest, EnrolmentReq, WholeSent
-from patron.customers.resolved import Problems, REnrolment, Resolved
+from patron.customers.resolved import REnrolment, Resolved
 from patron.customers.spelling import BadDate, DateTimeValue, parse_datetime, whole_number
+from patron.errors import Problems
 from patron.orgs.model import OrgConfig
 
 MAX_POINTS = 10**12

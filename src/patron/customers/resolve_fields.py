@@ -8,7 +8,7 @@ from typing import Any
 
 from patron import errors
 from patron.customers.fields import EMPTY_MEANS_NOT_GIVEN, FieldTypeError, coerce
-from patron.customers.resolved import Problems
+from patron.errors import Problems
 from patron.orgs.model import FieldDef, OrgConfig
 
 MAX_STRING = 1024

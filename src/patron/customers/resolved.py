@@ -9,23 +9,6 @@ from typing import Any
 
 from patron.customers.model import ProfileKey
 from patron.customers.requests import UNSET, Unset
-from patron.errors import Entry, Problem
-
-
-@dataclass(slots=True)
-class Problems:
-    """Errors and warnings gathered while checking one request."""
-
-    errors: list[Problem] = default(default_factory=list)
-    warnings: list[Problem] = default(default_factory=list)
-
-    def error(self, entry: Entry, message: str, path: str | None = None) -> None:
-        """Record an error."""
-        self.errors.append(Problem(entry, message, path or None))
-
-    def warn(self, entry: Entry, message: str, path: str | None = None) -> None:
-        """Record a warning."""
-        self.warnings.append(Problem(entry, message, path or None))
 
 
 @dataclass(frozen=True, slots=True)

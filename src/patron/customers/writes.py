@@ -1,14 +1,15 @@
-"""The SQL that stores a plan: the customer row, its profiles, identifiers, channels,
-enrolments, points credits, the history entry and the change events (the outbox).
+"""The SQL that stores a plan's rows (`patron.customers.rows`): statements for SQLite and for a
+registration, ONE statement for an update on PostgreSQL. COPY for the import is
+`patron.bulk.batch_writes`.
 
 On SQLite each kind of row is one `executemany` (statements cost microseconds, not round trips).
 On PostgreSQL an update is ONE statement: data-modifying CTEs, each fed by a `jsonb` parameter
 through `jsonb_to_recordset`, so the whole write costs one round trip. Foreign keys between the
 CTEs hold because PostgreSQL checks them at the end of the statement.
 
-The events of a write (`patron.events.model.events_for`) go to the outbox in the same transaction,
-so an event exists exactly when the change it describes is committed. Their outbox ids follow the
-order `events_for` gives them (registered or updated first, then enrolments, then credits).
+The events of a write go to the outbox in the same transaction, so an event exists exactly when
+the change it describes is committed. Their outbox ids follow the order the rows list them
+(registered or updated first, then enrolments, then credits).
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from patron.customers.model import Actor, Channel, Customer, Profile
+from patron.customers.events import Event
+from patron.customers.model import Actor
 from patron.customers.planner import Plan
+from patron.customers.rows import PARTS, PlanRows, Stamp, customer_row, rows_of
 from patron.db.driver import Connection
-from patron.events.model import Event, events_for
 from patron.orgs.model import OrgId
 
 
-async def insert_customer(conn: Connection, org_id: OrgId, customer: Customer) -> int:
-    """Insert a new customer row and return its id."""
+async def insert_customer(
+    conn: Connection, org_id: OrgId, row: dict[str, Any], version: int, now: datetime
+) -> int:
+    """Insert a new customer row (`rows.customer_row`) and return its id."""
     next_id = (
         "nextval('customer_id_seq')"
         if conn.dialect == "postgresql"
@@ -35,10 +39,10 @@ async def insert_customer(conn: Connection, org_id: OrgId, customer: Customer) -
         "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields, created_at, modified_at)"
         f" VALUES ($1, {next_id}, $2, $3, $4, $5, $5) RETURNING id",
         org_id,
-        customer.version,
-        customer.loyalty_type,
-        customer.extended_fields,
-        customer.modified_at,
+        version,
+        row["loyalty_type"],
+        row["extended_fields"],
+        now,
     )
     return int(new_id)
 
@@ -55,146 +59,96 @@ async def apply(
 ) -> int:
     """Store a plan without errors and its events; returns the customer's id (allocated when `new`)."""
     c = plan.customer
-    # The history entry and the events carry the same list.
-    changes = [ch.to_wire() for ch in plan.changes]
-
-    def events() -> list[Event]:
-        # Built once the customer's id is known (a registration gets it from the insert).
-        return events_for(
-            plan,
-            org_code=org_id,
-            customer_id=c.id,
-            request_id=request_id,
-            actor=actor,
-            now=now,
-            registered=new,
-            changes=changes,
-        )
-
-    if conn.dialect == "postgresql" and not new:
-        await _update_in_one_statement(
-            conn, org_id, plan, changes, events(), request_id=request_id, actor=actor, now=now
-        )
-        return c.id
-    w = plan.writes
     if new:
-        c.id = await insert_customer(conn, org_id, c)
+        # The id comes from the insert; the other rows and the events carry it.
+        c.id = await insert_customer(conn, org_id, customer_row(plan), c.version, now)
+    rows = rows_of(plan, Stamp(org_id, c.id, c.version, now, actor, request_id), registered=new)
+    if conn.dialect == "postgresql" and not new:
+        await _update_in_one_statement(conn, rows)
     else:
+        await _store_by_statements(conn, rows, new=new)
+    return c.id
+
+
+_STATEMENTS = {
+    "new_profiles": (
+        "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
+        " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $9, $10)"
+    ),
+    "profiles": (
+        "UPDATE profiles SET first_name = $5, last_name = $6, fields = $7, modified_at = $8,"
+        " modified_by = $9, modified_by_type = $10"
+        " WHERE org_id = $1 AND customer_id = $2 AND source = $3 AND account_id = $4"
+    ),
+    "identifiers": (
+        "INSERT INTO identifiers (org_id, customer_id, source, account_id, type, value, position)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ),
+    "channels": (
+        "INSERT INTO comm_channels (org_id, customer_id, source, account_id, type, value, is_primary,"
+        " verified, meta, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " ON CONFLICT (org_id, customer_id, source, account_id, type, value) DO UPDATE SET"
+        " is_primary = excluded.is_primary, verified = excluded.verified, meta = excluded.meta"
+    ),
+    "enrolments": (
+        "INSERT INTO enrolments (org_id, customer_id, program_id, tier_number, tier_expiry_date,"
+        " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)"
+    ),
+    "credits": (
+        "INSERT INTO points_ledger (org_id, customer_id, program_id, points, expires_at, version,"
+        " credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ),
+}
+"""Per part, the statement of one row: `$1` org, `$2` customer id, then the row's own columns in
+order, then what the part takes from the stamp (`_stamped`)."""
+
+
+def _stamped(part: str, s: Stamp) -> tuple[Any, ...]:
+    """The stamp's values a row of `part` ends with."""
+    if part in ("new_profiles", "profiles"):
+        return (s.now, s.actor.code, s.actor.type)
+    if part == "enrolments":
+        return (s.now,)
+    if part == "credits":
+        return (s.version, s.now, s.request_id)
+    return ()
+
+
+async def _store_by_statements(conn: Connection, rows: PlanRows, *, new: bool) -> None:
+    """One statement per kind of row (the customer of a registration is inserted already)."""
+    s = rows.stamp
+    if not new:
         await conn.execute(
             "UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5, modified_at = $6"
             " WHERE org_id = $1 AND id = $2",
-            org_id,
-            c.id,
-            c.version,
-            c.loyalty_type,
-            c.extended_fields,
-            now,
+            s.org_id,
+            s.customer_id,
+            s.version,
+            rows.customer["loyalty_type"],
+            rows.customer["extended_fields"],
+            s.now,
         )
-    if w.new_profiles:
-        await conn.executemany(
-            "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
-            " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $9, $10)",
-            [
-                (
-                    org_id,
-                    c.id,
-                    *key,
-                    p.first_name,
-                    p.last_name,
-                    p.fields,
-                    now,
-                    actor.code,
-                    actor.type,
-                )
-                for key in w.new_profiles
-                for p in (c.profiles[key],)
-            ],
-        )
-    updated = [k for k in w.touched_profiles if k not in w.new_profiles]
-    if updated:
-        await conn.executemany(
-            "UPDATE profiles SET first_name = $5, last_name = $6, fields = $7, modified_at = $8,"
-            " modified_by = $9, modified_by_type = $10"
-            " WHERE org_id = $1 AND customer_id = $2 AND source = $3 AND account_id = $4",
-            [
-                (
-                    org_id,
-                    c.id,
-                    *key,
-                    p.first_name,
-                    p.last_name,
-                    p.fields,
-                    now,
-                    actor.code,
-                    actor.type,
-                )
-                for key in updated
-                for p in (c.profiles[key],)
-            ],
-        )
-    if w.new_identifiers:
-        await conn.executemany(
-            "INSERT INTO identifiers (org_id, source, account_id, type, value, customer_id, position)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [
-                (org_id, key[0], key[1], t, v, c.id, c.profiles[key].identifiers.index((t, v)))
-                for key, t, v in w.new_identifiers
-            ],
-        )
-    if w.channels:
-        await conn.executemany(
-            "INSERT INTO comm_channels (org_id, customer_id, source, account_id, type, value, is_primary,"
-            " verified, meta, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            " ON CONFLICT (org_id, customer_id, source, account_id, type, value) DO UPDATE SET"
-            " is_primary = excluded.is_primary, verified = excluded.verified, meta = excluded.meta",
-            [
-                (
-                    org_id,
-                    c.id,
-                    *key,
-                    ch.type,
-                    ch.value,
-                    ch.primary,
-                    ch.verified,
-                    ch.meta,
-                    _position(c.profiles[key], ch),
-                )
-                for key, ch in w.channels
-            ],
-        )
-    if w.new_enrolments:
-        await conn.executemany(
-            "INSERT INTO enrolments (org_id, customer_id, program_id, tier_number, tier_expiry_date,"
-            " enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            [
-                (org_id, c.id, e.program_id, e.tier_number, e.tier_expiry_date, now)
-                for e in w.new_enrolments
-            ],
-        )
-    if w.credits:
-        await conn.executemany(
-            "INSERT INTO points_ledger (org_id, customer_id, version, program_id, points, expires_at,"
-            " credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [
-                (org_id, c.id, c.version, cr.program_id, cr.points, cr.expires_at, now, request_id)
-                for cr in w.credits
-            ],
-        )
+    for part in PARTS:
+        if rows.parts[part]:
+            tail = _stamped(part, s)
+            await conn.executemany(
+                _STATEMENTS[part],
+                [(s.org_id, s.customer_id, *r.values(), *tail) for r in rows.parts[part]],
+            )
     await conn.execute(
         "INSERT INTO customer_history (org_id, customer_id, version, at, request_id, actor_code,"
         " actor_type, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        org_id,
-        c.id,
-        c.version,
-        now,
-        request_id,
-        actor.code,
-        actor.type,
-        changes,
+        s.org_id,
+        s.customer_id,
+        s.version,
+        s.now,
+        s.request_id,
+        s.actor.code,
+        s.actor.type,
+        rows.changes,
     )
-    await insert_events(conn, org_id, events(), now)
-    return c.id
+    await insert_events(conn, s.org_id, rows.events, s.now)
 
 
 async def insert_events(
@@ -213,10 +167,6 @@ async def insert_events(
         f" VALUES ($1, {next_id}, $2, $3, $4, $5)",
         [(org_id, e.event_id, e.subject, e.payload, now) for e in events],
     )
-
-
-def _position(profile: Profile, channel: Channel) -> int:
-    return next(i for i, ch in enumerate(profile.channels) if ch is channel)
 
 
 _RECORD = {
@@ -295,85 +245,24 @@ def _update_sql(parts: tuple[str, ...]) -> str:
     )
 
 
-async def _update_in_one_statement(
-    conn: Connection,
-    org_id: OrgId,
-    plan: Plan,
-    changes: list[dict[str, Any]],
-    events: list[Event],
-    *,
-    request_id: str,
-    actor: Actor,
-    now: datetime,
-) -> None:
-    c = plan.customer
-    w = plan.writes
-    updated = [k for k in w.touched_profiles if k not in w.new_profiles]
-
-    def profile_row(key: tuple[str, str]) -> dict[str, Any]:
-        p = c.profiles[key]
-        return {
-            "source": key[0],
-            "account_id": key[1],
-            "first_name": p.first_name,
-            "last_name": p.last_name,
-            "fields": p.fields,
-        }
-
-    rows: dict[str, list[dict[str, Any]]] = {
-        "new_profiles": [profile_row(k) for k in w.new_profiles],
-        "profiles": [profile_row(k) for k in updated],
-        "identifiers": [
-            {
-                "source": k[0],
-                "account_id": k[1],
-                "type": t,
-                "value": v,
-                "position": c.profiles[k].identifiers.index((t, v)),
-            }
-            for k, t, v in w.new_identifiers
-        ],
-        "channels": [
-            {
-                "source": k[0],
-                "account_id": k[1],
-                "type": ch.type,
-                "value": ch.value,
-                "is_primary": ch.primary,
-                "verified": ch.verified,
-                "meta": ch.meta,
-                "position": _position(c.profiles[k], ch),
-            }
-            for k, ch in w.channels
-        ],
-        "enrolments": [
-            {
-                "program_id": e.program_id,
-                "tier_number": e.tier_number,
-                "tier_expiry_date": e.tier_expiry_date,
-            }
-            for e in w.new_enrolments
-        ],
-        "credits": [
-            {"program_id": cr.program_id, "points": cr.points, "expires_at": cr.expires_at}
-            for cr in w.credits
-        ],
-    }
-    parts = tuple(name for name in _PARTS if rows[name])
+async def _update_in_one_statement(conn: Connection, rows: PlanRows) -> None:
+    s = rows.stamp
+    parts = tuple(name for name in _PARTS if rows.parts[name])
+    events = rows.events
     await conn.execute(
         _update_sql(parts),
-        org_id,
-        c.id,
-        c.version,
-        c.loyalty_type,
-        c.extended_fields,
-        now,
-        actor.code,
-        actor.type,
-        request_id,
-        changes,
+        s.org_id,
+        s.customer_id,
+        s.version,
+        rows.customer["loyalty_type"],
+        rows.customer["extended_fields"],
+        s.now,
+        s.actor.code,
+        s.actor.type,
+        s.request_id,
+        rows.changes,
         [e.event_id for e in events],
         [e.subject for e in events],
         [e.payload for e in events],
-        *(rows[name] for name in parts),
+        *(rows.parts[name] for name in parts),
     )

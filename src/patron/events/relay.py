@@ -28,9 +28,9 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
+from patron.customers.events import STREAM, SUBJECT_PREFIX
 from patron.db.driver import Database, DatabaseUnavailable
 from patron.events import outbox
-from patron.events.model import STREAM, SUBJECT_PREFIX
 from patron.events.outbox import Pending
 
 log = logging.getLogger("patron.relay")

@@ -1,23 +1,37 @@
-"""HTTP routes of the admin API: apply and read an org's declarative document (SPEC section 3)."""
+"""HTTP routes of the admin API: apply and read an org's declarative document (SPEC section 3).
+
+Every route here needs the admin token: `patron.app` includes this router with the admin
+dependency (`patron.auth.deps.ADMIN`), solved before anything else the route reads.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import RootModel
 from starlette.requests import Request
 
 from patron import errors
 from patron.api.body import read_body
-from patron.api.deps import AdminDep, DbDep, OrgCacheDep
+from patron.api.deps import DbDep
 from patron.api.openapi import ERROR_RESPONSES, json_body
 from patron.api.responses import JsonResponse
 from patron.errors import ApiError
 from patron.orgs import service, validation
+from patron.orgs.cache import OrgConfigCache
 from patron.orgs.schema import OrgDocument, OrgView, config_to_wire
 
 router = APIRouter(tags=["admin"])
+
+
+async def _org_cache(request: Request) -> OrgConfigCache:
+    """The process's org configuration cache."""
+    cache: OrgConfigCache = request.app.state.orgs
+    return cache
+
+
+OrgCacheDep = Annotated[OrgConfigCache, Depends(_org_cache)]
 
 OrgCode = Annotated[
     str,
@@ -40,7 +54,7 @@ class _JsonObject(RootModel[dict[str, Any]]):
     openapi_extra=json_body(OrgDocument),
 )
 async def put_org(
-    request: Request, org_code: OrgCode, _admin: AdminDep, db: DbDep, cache: OrgCacheDep
+    request: Request, org_code: OrgCode, db: DbDep, cache: OrgCacheDep
 ) -> JsonResponse:
     """Create the org or bring it to exactly this configuration (idempotent)."""
     body = await read_body(request, _JsonObject)
@@ -55,7 +69,7 @@ async def put_org(
     response_model=OrgView,
     responses={s: ERROR_RESPONSES[s] for s in (400, 401, 404)},
 )
-async def get_org(org_code: OrgCode, _admin: AdminDep, db: DbDep) -> JsonResponse:
+async def get_org(org_code: OrgCode, db: DbDep) -> JsonResponse:
     """The org's configuration as stored, without passwords or secrets."""
     document = await service.read(db, org_code)
     if document is None:

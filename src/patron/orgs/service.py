@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 from patron import errors
-from patron.auth.passwords import hash_secret, md5_hex, verify_secret
 from patron.db.driver import Connection, Database
 from patron.errors import ApiError, Problem
 from patron.orgs import repository, validation
@@ -26,6 +25,7 @@ from patron.orgs.model import (
     Tier,
     Till,
 )
+from patron.orgs.passwords import hash_secret, md5_hex, verify_secret
 from patron.orgs.schema import OrgCustomField, OrgDocument, OrgExtendedField
 
 # argon2 takes tens of milliseconds and 64 MiB per hash: a few at a time, off the event loop.

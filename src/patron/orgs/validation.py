@@ -16,7 +16,6 @@ import pycountry
 from pydantic import ValidationError
 
 from patron import errors
-from patron.api.body import field_path, translate
 from patron.errors import ApiError, Problem
 from patron.orgs.model import CONSOLE_ROLES, SOURCES, DataType, OrgId
 from patron.orgs.schema import (
@@ -35,6 +34,7 @@ from patron.orgs.schema import (
     OrgOAuthClient,
     OrgTill,
 )
+from patron.wire import field_path, translate
 
 ORG_CODE_KEY = "orgCode"
 """The key that may name the org inside a document (org files carry it)."""

@@ -36,7 +36,7 @@ async def authenticate(request: Request) -> Principal:
     principal: Principal = await request.app.state.authenticator.authenticate(
         request.headers, client_address(request)
     )
-    # The request log line names the org and till (patron.api.middleware).
+    # The request log line names the org and till (patron.observability.middleware).
     request.state.principal = principal
     return principal
 
