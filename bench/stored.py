@@ -210,5 +210,5 @@ def append_customer(batch: Batch, n: int, customer_id: int, now: datetime) -> No
         rows["enrolments"].append((org, customer_id, PROGRAM_ID, tier(n), None, now))
         rows["points_ledger"].append((org, customer_id, 1, PROGRAM_ID, points(n), None, now, rid))
     rows["customer_history"].append(
-        (org, customer_id, 1, now, rid, till, "TILL", Json(history_json(n)))
+        (org, customer_id, 1, now, rid, till, "TILL", Json(history_json(n)), None)
     )

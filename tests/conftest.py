@@ -39,6 +39,7 @@ CUSTOMER_TABLES = (
     "idempotency_keys",
     "points_ledger",
     "customer_history",
+    "subscriptions",
     "enrolments",
     "comm_channels",
     "identifiers",

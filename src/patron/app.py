@@ -127,6 +127,7 @@ def _include_routers(app: FastAPI) -> None:
     from patron.auth.deps import ADMIN
     from patron.auth.router import router as auth_router
     from patron.console.router import install as install_console
+    from patron.customers.consent_router import router as consent_router
     from patron.customers.loyalty_router import router as loyalty_router
     from patron.customers.router import router as customers_router
     from patron.observability.routes import router as operations_router
@@ -135,6 +136,7 @@ def _include_routers(app: FastAPI) -> None:
     # Routers are matched in order, route by route: the customer API, the hot path, goes first.
     app.include_router(customers_router)
     app.include_router(loyalty_router)
+    app.include_router(consent_router)
     app.include_router(auth_router)
     app.include_router(orgs_router, dependencies=[ADMIN])
     app.include_router(operations_router)

@@ -343,6 +343,21 @@ AUTH_THROTTLED = _e(
     "the attempt is refused unchecked, right or wrong, until the Retry-After delay has passed.",
 )
 
+# --- communication consent (SPEC 10.2) -----------------------------------------------------
+INVALID_SUBSCRIPTION = _e(
+    8210,
+    "INVALID_SUBSCRIPTION",
+    400,
+    "A subscription's channel, priority or type is not one of its values (channel SMS, MOBILE, "
+    "EMAIL, WECHAT, WHATSAPP, IOS, ANDROID, LINE; priority TRANS, BULK; type OPTIN, OPTOUT).",
+)
+DUPLICATE_SUBSCRIPTION = _e(
+    8211,
+    "DUPLICATE_SUBSCRIPTION",
+    400,
+    "One request names the same channel and priority twice (MOBILE and SMS are one channel).",
+)
+
 # --- warnings ----------------------------------------------------------------------------
 UNKNOWN_KEY = _w(8400, "UNKNOWN_KEY", "A key of the body is not known to patron; it was ignored.")
 UNKNOWN_CUSTOM_FIELD = _w(
@@ -403,7 +418,7 @@ EMPTY_VALUE_IGNORED = _w(
 UNKNOWN_EMBED = _w(
     8430,
     "UNKNOWN_EMBED",
-    "An `embed` value of a details route is not one patron knows (points, mlp); it was ignored.",
+    "An `embed` value of a details route is not one patron knows (points, mlp, subscriptions); it was ignored.",
 )
 
 CATALOGUE: tuple[Entry, ...] = tuple(sorted(_ENTRIES, key=lambda e: e.code))

@@ -49,9 +49,33 @@ def test_every_customer_route_is_documented(client: TestClient) -> None:
         "/v2/customers/{customer_id}/pointsExpirySchedule",
     ):
         assert set(paths[points_route]) == {"get"}
+    for consent_route in (
+        "/v2/customers/{customer_id}/subscriptions",
+        "/v2/customers/lookup/subscriptions",
+    ):
+        assert set(paths[consent_route]) == {"get", "post"}
     assert "post" in paths["/v3/oauth/token/generate"]
     assert {"get", "put"} <= set(paths["/admin/orgs/{orgCode}"])
 
 
 def test_docs_page_is_served(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
+
+
+def test_consent_routes_declare_their_body_and_headers(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    for path in ("/v2/customers/{customer_id}/subscriptions", "/v2/customers/lookup/subscriptions"):
+        post = doc["paths"][path]["post"]
+        body = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body.endswith("/ConsentIn")
+        params = {p["name"] for p in post["parameters"]}
+        assert {"dryRun", "Idempotency-Key", "If-Match"} <= params
+        assert {"200", "412"} <= set(post["responses"])
+    lookup = doc["paths"]["/v2/customers/lookup/subscriptions"]["get"]
+    assert {"source", "identifierName", "identifierValue"} <= {
+        p["name"] for p in lookup["parameters"]
+    }
+    consent = doc["components"]["schemas"]["ConsentIn"]
+    assert consent["required"] == ["subscriptions"]
+    entry = doc["components"]["schemas"]["SubscriptionIn"]
+    assert set(entry["required"]) == {"channel", "priority", "type"}

@@ -136,6 +136,52 @@ def probe_expiry_schedule(c: TestClient, auth: dict[str, str], t: Target) -> lis
     return [c.get(f"/v2/customers/{t.customer_id}/pointsExpirySchedule", headers=auth)]
 
 
+CONSENT = {"subscriptions": [{"channel": "EMAIL", "priority": "BULK", "type": "OPTOUT"}]}
+
+
+def probe_subscriptions(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.Response]:
+    return [
+        c.get(f"/v2/customers/{t.customer_id}/subscriptions", headers=auth),
+        c.get(f"/v2/customers/{t.customer_id}", params={"embed": "subscriptions"}, headers=auth),
+    ]
+
+
+def probe_subscriptions_by_lookup(
+    c: TestClient, auth: dict[str, str], t: Target
+) -> list[httpx.Response]:
+    return [
+        c.get("/v2/customers/lookup/subscriptions", params=p, headers=auth) for p in _lookups(t)
+    ]
+
+
+def probe_change_subscriptions(
+    c: TestClient, auth: dict[str, str], t: Target
+) -> list[httpx.Response]:
+    return [
+        c.post(
+            f"/v2/customers/{t.customer_id}/subscriptions",
+            params=extra,
+            json=CONSENT,
+            headers=headers,
+        )
+        for extra, headers in _write_variants(t, auth)
+    ]
+
+
+def probe_change_subscriptions_by_lookup(
+    c: TestClient, auth: dict[str, str], t: Target
+) -> list[httpx.Response]:
+    return [
+        c.post(
+            "/v2/customers/lookup/subscriptions",
+            params={**lookup_params(t.mobile), **extra},
+            json=CONSENT,
+            headers=headers,
+        )
+        for extra, headers in _write_variants(t, auth)
+    ]
+
+
 def _registration(t: Target) -> dict[str, Any]:
     identifiers = [
         {"type": "mobile", "value": t.mobile},
@@ -172,6 +218,10 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/v2/customers/{customer_id}/loyaltyDetails"): probe_loyalty_details,
     ("GET", "/v2/customers/lookup/loyaltyDetails"): probe_loyalty_by_lookup,
     ("GET", "/v2/customers/{customer_id}/pointsExpirySchedule"): probe_expiry_schedule,
+    ("GET", "/v2/customers/{customer_id}/subscriptions"): probe_subscriptions,
+    ("GET", "/v2/customers/lookup/subscriptions"): probe_subscriptions_by_lookup,
+    ("POST", "/v2/customers/{customer_id}/subscriptions"): probe_change_subscriptions,
+    ("POST", "/v2/customers/lookup/subscriptions"): probe_change_subscriptions_by_lookup,
 }
 ADMIN_ROUTES = {("GET", "/admin/orgs/{orgCode}"), ("PUT", "/admin/orgs/{orgCode}")}
 TOKEN_ROUTE = ("POST", "/v3/oauth/token/generate")
@@ -253,6 +303,13 @@ def acme_target(client: TestClient) -> Target:
     keyed = {**ACME_AUTH, "Idempotency-Key": ACME_KEY}
     # ACME's own uses of the key, with the exact requests the probes will send.
     for response in (
+        client.post(f"/v2/customers/{cid}/subscriptions", json=CONSENT, headers=keyed),
+        client.post(
+            "/v2/customers/lookup/subscriptions",
+            params=lookup_params(target.mobile),
+            json=CONSENT,
+            headers=keyed,
+        ),
         client.put(
             "/v2/customers/lookup",
             params=lookup_params(target.mobile),

@@ -107,8 +107,20 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
                 s.request_id,
             )
         )
+    for sub in parts["subscriptions"]:
+        rows["subscriptions"].append((org, cid, *sub.values(), s.version, s.now))
     rows["customer_history"].append(
-        (org, cid, s.version, s.now, s.request_id, s.actor.code, s.actor.type, written.changes)
+        (
+            org,
+            cid,
+            s.version,
+            s.now,
+            s.request_id,
+            s.actor.code,
+            s.actor.type,
+            written.changes,
+            written.context,
+        )
     )
 
 

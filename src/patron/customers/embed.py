@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from patron import errors
-from patron.customers import loyalty_service, points
+from patron.customers import consent_service, loyalty_service, points
+from patron.customers.consent import listed
 from patron.customers.model import Customer
 from patron.customers.points import LedgerSums
 from patron.db.driver import Database
@@ -47,15 +48,23 @@ async def _mlp(ctx: EmbedContext, details: dict[str, Any]) -> None:
     points.with_mlp(details, await ctx.loyalty_entries())
 
 
+async def _subscriptions(ctx: EmbedContext, details: dict[str, Any]) -> None:
+    target = consent_service.ConsentTarget(customer_id=ctx.customer.id)
+    state = await consent_service.read(ctx.db, ctx.config, target)
+    details["subscriptionInfo"] = {"subscriptions": listed(state.states, ctx.config)}
+
+
 EMBEDS: dict[str, Embedder] = {
     "points": _points,
     "mlp": _mlp,
+    "subscriptions": _subscriptions,
 }
 """Each known `embed` value (lower case) and how it extends the details."""
 
 DESCRIPTION = (
     "Comma-separated: `points` adds pointsSummary, `mlp` adds points and tier keys to each "
-    "loyaltyProgramDetails entry; other values are warned about (case-insensitive)."
+    "loyaltyProgramDetails entry, `subscriptions` adds subscriptionInfo (communication consent); "
+    "other values are warned about (case-insensitive)."
 )
 
 

@@ -78,12 +78,10 @@ def events_for(
         "requestId": request_id,
         "by": {"code": actor.code, "type": actor.type},
     }
-    bodies: list[tuple[str, dict[str, Any]]] = [
-        (
-            REGISTERED if registered else UPDATED,
-            {"loyaltyType": c.loyalty_type, "changes": changes},
-        )
-    ]
+    main: dict[str, Any] = {"loyaltyType": c.loyalty_type, "changes": changes}
+    if plan.context is not None:
+        main["context"] = plan.context  # a consent change's provenance, as its history records
+    bodies: list[tuple[str, dict[str, Any]]] = [(REGISTERED if registered else UPDATED, main)]
     bodies += [
         (
             ENROLLED,

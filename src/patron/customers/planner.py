@@ -63,6 +63,8 @@ class Writes:
     channels: list[tuple[ProfileKey, Channel]] = field(default_factory=list)
     new_enrolments: list[Enrolment] = field(default_factory=list)
     credits: list[Credit] = field(default_factory=list)
+    subscriptions: list[tuple[str, str, str]] = field(default_factory=list)
+    """Consent states to store: (channel, priority, OPTIN/OPTOUT)."""
 
 
 @dataclass(slots=True)
@@ -75,6 +77,9 @@ class Plan:
     errors: list[Problem]
     side_effects: list[dict[str, Any]]
     writes: Writes
+    context: dict[str, Any] | None = None
+    """Why and where the change was made, beyond who and when (a consent change's provenance);
+    the history entry and the change event carry it."""
 
     @property
     def changed(self) -> bool:

@@ -73,7 +73,8 @@ def customer_wire(
 
 
 def history_wire(rows: list[Any]) -> list[dict[str, Any]]:
-    """History rows (indexable by column name) as `{"at", "requestId", "by", "changes"}` entries."""
+    """History rows (indexable by column name) as `{"at", "requestId", "by", "changes",
+    "context"}` entries (`context`: a consent change's provenance, else null)."""
     out = []
     for r in rows:
         at = r["at"]
@@ -85,6 +86,7 @@ def history_wire(rows: list[Any]) -> list[dict[str, Any]]:
                 "requestId": r["request_id"],
                 "by": {"code": r["actor_code"], "type": r["actor_type"]},
                 "changes": r["changes"],
+                "context": r["context"],
             }
         )
     return out

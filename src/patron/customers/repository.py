@@ -271,14 +271,14 @@ async def history(
     """Up to `limit` history entries, newest first, older than `before_version` when given."""
     if before_version is None:
         return await conn.fetch(
-            "SELECT version, at, request_id, actor_code, actor_type, changes FROM customer_history"
+            "SELECT version, at, request_id, actor_code, actor_type, changes, context FROM customer_history"
             " WHERE org_id = $1 AND customer_id = $2 ORDER BY version DESC LIMIT $3",
             org_id,
             customer_id,
             limit,
         )
     return await conn.fetch(
-        "SELECT version, at, request_id, actor_code, actor_type, changes FROM customer_history"
+        "SELECT version, at, request_id, actor_code, actor_type, changes, context FROM customer_history"
         " WHERE org_id = $1 AND customer_id = $2 AND version < $3 ORDER BY version DESC LIMIT $4",
         org_id,
         customer_id,

@@ -47,6 +47,7 @@ __all__ = [
     "RProfile",
     "Resolved",
     "parse_expiry",
+    "report_unknown_keys",
     "resolve",
     "resolve_account",
     "resolve_profile_key",
@@ -180,7 +181,11 @@ def resolve(
 
 
 def _unknown_keys(request: CustomerRequest, problems: Problems) -> None:
-    keys = request.unknown_keys
+    report_unknown_keys(request.unknown_keys, problems)
+
+
+def report_unknown_keys(keys: tuple[str, ...], problems: Problems) -> None:
+    """Rule 10 and SPEC 8: a warning naming each unknown key, or one 400 past 100 of them."""
     if len(keys) > MAX_UNKNOWN_KEYS:
         # One error instead of thousands of warnings: the answer stays small.
         problems.error(

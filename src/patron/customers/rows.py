@@ -44,14 +44,24 @@ class PlanRows:
     parts: dict[str, list[dict[str, Any]]]
     """Rows per part: `new_profiles` (insert), `profiles` (update), `identifiers` (insert),
     `channels` (upsert into `comm_channels`), `enrolments` (insert), `credits` (insert into
-    `points_ledger`)."""
+    `points_ledger`), `subscriptions` (upsert: consent states)."""
     changes: list[dict[str, Any]]
     """The history entry's list of changes (`customer_history`, one row)."""
+    context: dict[str, Any] | None
+    """The history entry's provenance beyond who and when (`customer_history.context`)."""
     events: list[Event]
     """The outbox rows, in the order their ids follow."""
 
 
-PARTS = ("new_profiles", "profiles", "identifiers", "channels", "enrolments", "credits")
+PARTS = (
+    "new_profiles",
+    "profiles",
+    "identifiers",
+    "channels",
+    "enrolments",
+    "credits",
+    "subscriptions",
+)
 """The parts of `PlanRows.parts`, in the order foreign keys need."""
 
 
@@ -112,6 +122,9 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
             {"program_id": cr.program_id, "points": cr.points, "expires_at": cr.expires_at}
             for cr in w.credits
         ],
+        "subscriptions": [
+            {"channel": ch, "priority": pr, "type": t} for ch, pr, t in w.subscriptions
+        ],
     }
     # The history entry and the events carry the same list.
     changes = [ch.to_wire() for ch in plan.changes]
@@ -125,7 +138,7 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
         registered=registered,
         changes=changes,
     )
-    return PlanRows(stamp, customer_row(plan), parts, changes, events)
+    return PlanRows(stamp, customer_row(plan), parts, changes, plan.context, events)
 
 
 def customer_row(plan: Plan) -> dict[str, Any]:

@@ -185,6 +185,11 @@ class HistoryEntryOut(BaseModel):
     request_id: str = Field(alias="requestId")
     by: dict[str, str]
     changes: list[ChangeOut]
+    context: dict[str, JsonValue] | None = Field(
+        None,
+        description="A consent change's provenance: reason, campaignId, communicationId and the "
+        "subscriptions sent with their sourceName/accountId; null for other changes.",
+    )
 
 
 class HistoryOut(BaseModel):
@@ -206,6 +211,11 @@ class CustomerOut(BaseModel):
     loyalty_program_details: list[dict[str, Any]] = Field(alias="loyaltyProgramDetails")
     points_summary: dict[str, Any] | None = Field(
         None, alias="pointsSummary", description="With embed=points (SPEC 10.3)."
+    )
+    subscription_info: dict[str, Any] | None = Field(
+        None,
+        alias="subscriptionInfo",
+        description='With embed=subscriptions (SPEC 10.2): {"subscriptions": [...]}.',
     )
     warnings: list[ProblemOut]
 

@@ -60,25 +60,47 @@ async def not_found(conn: Connection, config: OrgConfig, lookup: Lookup) -> Prob
 
 
 async def _lock_and_load(
-    conn: Connection, config: OrgConfig, target: Target, now: datetime
+    conn: Connection,
+    config: OrgConfig,
+    lookup: Lookup | None,
+    customer_id: int | None,
+    now: datetime,
 ) -> Customer | Problem:
-    """Lock the target customer, then load it whole (SPEC rule 12)."""
-    if target.lookup is not None:
-        lk = target.lookup
-        assert lk.key is not None
+    """Lock the customer a lookup or an id names, then load it whole (SPEC rule 12)."""
+    if lookup is not None:
+        assert lookup.key is not None
         customer = await repository.lock_and_load(
-            conn, config.org_id, now=now, key=lk.key, id_type=lk.id_type, value=lk.value
+            conn, config.org_id, now=now, key=lookup.key, id_type=lookup.id_type, value=lookup.value
         )
-        return customer if customer is not None else await not_found(conn, config, lk)
-    assert target.customer_id is not None
-    customer = await repository.lock_and_load(
-        conn, config.org_id, now=now, customer_id=target.customer_id
-    )
+        return customer if customer is not None else await not_found(conn, config, lookup)
+    assert customer_id is not None
+    customer = await repository.lock_and_load(conn, config.org_id, now=now, customer_id=customer_id)
     return (
         customer
         if customer is not None
         else Problem(errors.CUSTOMER_NOT_FOUND, "customer not found")
     )
+
+
+async def lock_customer(
+    conn: Connection,
+    config: OrgConfig,
+    problems: Problems,
+    *,
+    now: datetime,
+    lookup: Lookup | None = None,
+    customer_id: int | None = None,
+    accepts: Callable[[int], Problem | None] | None = None,
+) -> Customer:
+    """Lock and load the customer a lookup or an id names for a write other than the update,
+    and check its version; ApiError with the request's problems when it is missing or stale."""
+    customer = await _lock_and_load(conn, config, lookup, customer_id, now)
+    if isinstance(customer, Problem):
+        raise ApiError([customer, *problems.errors], problems.warnings)
+    refusal = accepts(customer.version) if accepts is not None else None
+    if refusal is not None:
+        raise ApiError([refusal, *problems.errors], problems.warnings)
+    return customer
 
 
 async def update_one(
@@ -98,7 +120,7 @@ async def update_one(
 
     `accepts` checks the locked customer's version first (If-Match: the refusal, or None).
     """
-    customer = await _lock_and_load(conn, config, target, now)
+    customer = await _lock_and_load(conn, config, target.lookup, target.customer_id, now)
     if isinstance(customer, Problem):
         raise ApiError([customer, *problems.errors], problems.warnings)
     # Compared under the lock, so no writer can slip in between check and update. Errors of the

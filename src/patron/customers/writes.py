@@ -99,6 +99,12 @@ _STATEMENTS = {
         "INSERT INTO points_ledger (org_id, customer_id, program_id, points, expires_at, version,"
         " credited_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     ),
+    "subscriptions": (
+        "INSERT INTO subscriptions (org_id, customer_id, channel, priority, type, version,"
+        " changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (org_id, customer_id, channel, priority) DO UPDATE SET"
+        " type = excluded.type, version = excluded.version, changed_at = excluded.changed_at"
+    ),
 }
 """Per part, the statement of one row: `$1` org, `$2` customer id, then the row's own columns in
 order, then what the part takes from the stamp (`_stamped`)."""
@@ -112,6 +118,8 @@ def _stamped(part: str, s: Stamp) -> tuple[Any, ...]:
         return (s.now,)
     if part == "credits":
         return (s.version, s.now, s.request_id)
+    if part == "subscriptions":
+        return (s.version, s.now)
     return ()
 
 
@@ -138,7 +146,7 @@ async def _store_by_statements(conn: Connection, rows: PlanRows, *, new: bool) -
             )
     await conn.execute(
         "INSERT INTO customer_history (org_id, customer_id, version, at, request_id, actor_code,"
-        " actor_type, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " actor_type, changes, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         s.org_id,
         s.customer_id,
         s.version,
@@ -147,6 +155,7 @@ async def _store_by_statements(conn: Connection, rows: PlanRows, *, new: bool) -
         s.actor.code,
         s.actor.type,
         rows.changes,
+        rows.context,
     )
     await insert_events(conn, s.org_id, rows.events, s.now)
 
@@ -179,6 +188,7 @@ _RECORD = {
     ),
     "enrolments": "program_id bigint, tier_number int, tier_expiry_date text",
     "credits": "program_id bigint, points bigint, expires_at timestamptz",
+    "subscriptions": "channel text, priority text, type text",
 }
 
 _PARTS = {
@@ -212,6 +222,12 @@ _PARTS = {
         "INSERT INTO points_ledger (org_id, customer_id, version, program_id, points, expires_at,"
         " credited_at, request_id) SELECT $1, $2, $3, r.program_id, r.points, r.expires_at, $6, $9 FROM {rows}"
     ),
+    "subscriptions": (
+        "INSERT INTO subscriptions (org_id, customer_id, channel, priority, type, version, changed_at)"
+        " SELECT $1, $2, r.channel, r.priority, r.type, $3, $6 FROM {rows}"
+        " ON CONFLICT (org_id, customer_id, channel, priority) DO UPDATE SET"
+        " type = excluded.type, version = excluded.version, changed_at = excluded.changed_at"
+    ),
 }
 
 
@@ -234,14 +250,15 @@ def _update_sql(parts: tuple[str, ...]) -> str:
         " modified_at = $6 WHERE org_id = $1 AND id = $2)",
         _OUTBOX_CTE,
     ]
-    for n, part in enumerate(parts, start=14):
+    for n, part in enumerate(parts, start=15):
         rows = f"jsonb_to_recordset(${n}::jsonb) AS r({_RECORD[part]})"
         ctes.append(f"w{n} AS ({_PARTS[part].format(rows=rows)})")
     return (
         "WITH "
         + ", ".join(ctes)
         + " INSERT INTO customer_history (org_id, customer_id, version, at,"
-        " request_id, actor_code, actor_type, changes) VALUES ($1, $2, $3, $6, $9, $7, $8, $10)"
+        " request_id, actor_code, actor_type, changes, context)"
+        " VALUES ($1, $2, $3, $6, $9, $7, $8, $10, $14)"
     )
 
 
@@ -264,5 +281,6 @@ async def _update_in_one_statement(conn: Connection, rows: PlanRows) -> None:
         [e.event_id for e in events],
         [e.subject for e in events],
         [e.payload for e in events],
+        rows.context,
         *(rows.parts[name] for name in parts),
     )

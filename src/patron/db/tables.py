@@ -48,6 +48,9 @@ orgs = sa.Table(
     sa.Column("strict_fields", sa.Boolean, nullable=False),
     sa.Column("config_version", sa.Integer, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # subscriptionDefaults: the consent (OPTIN/OPTOUT) of a customer nobody recorded one for.
+    sa.Column("subscription_trans", sa.String(6), nullable=False, server_default="OPTIN"),
+    sa.Column("subscription_bulk", sa.String(6), nullable=False, server_default="OPTIN"),
     sa.PrimaryKeyConstraint("org_id"),
 )
 
@@ -277,7 +280,25 @@ customer_history = sa.Table(
     sa.Column("actor_code", sa.String(CODE), nullable=False),
     sa.Column("actor_type", sa.String(ACTOR_TYPE), nullable=False),
     sa.Column("changes", Json, nullable=False),
+    # Why and where a consent change was made (reason, campaign, communication, sources);
+    # NULL for writes that carry no provenance beyond who and when.
+    sa.Column("context", Json, nullable=True),
     sa.PrimaryKeyConstraint("org_id", "customer_id", "version"),
+    sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    _org(),
+    sa.Column("customer_id", sa.BigInteger, nullable=False, autoincrement=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("priority", sa.String(5), nullable=False),
+    sa.Column("type", sa.String(6), nullable=False),
+    # The customer version whose history entry records this state's provenance.
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("changed_at", Timestamp, nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "customer_id", "channel", "priority"),
     sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
 )
 
@@ -365,6 +386,7 @@ CUSTOMER_ROW_TABLES: tuple[str, ...] = (
     "enrolments",
     "points_ledger",
     "customer_history",
+    "subscriptions",
 )
 """The tables a customer's own rows live in, parents before children (the order COPY needs)."""
 

@@ -36,7 +36,7 @@ from patron.observability.pool import PoolUsage, pool_usage
 
 Kind = Literal["counter", "gauge", "histogram"]
 
-WRITE_KINDS = ("registration", "update")
+WRITE_KINDS = ("registration", "update", "consent")
 """Values of the `kind` label of the writes-applied counter."""
 
 DURATION_BUCKETS = (
@@ -107,8 +107,8 @@ WRITES = MetricDef(
     "patron_customer_writes_applied_total",
     "counter",
     ("kind",),
-    "Registrations and updates that stored something (not dry runs, no-change updates or "
-    "Idempotency-Key replays).",
+    "Registrations, updates and consent changes that stored something (not dry runs, no-change "
+    "writes or Idempotency-Key replays).",
     "sum",
 )
 ERRORS = MetricDef(
@@ -244,7 +244,7 @@ class Metrics:
             counter.inc()
 
     def write_applied(self, kind: str) -> None:
-        """Count a registration or update that stored something."""
+        """Count a registration, update or consent change that stored something."""
         self.writes.labels(kind).inc()
 
     def observe_loop_lag(self, seconds: float) -> None:

@@ -65,6 +65,14 @@ MOBILE_PUSH_SOURCES: frozenset[str] = frozenset(
 
 LOYALTY_TYPES: tuple[str, ...] = ("loyalty", "non_loyalty")
 
+CONSENT_PRIORITIES: tuple[str, ...] = ("TRANS", "BULK")
+"""Priorities of communication consent: transactional and promotional (bulk) messages."""
+
+CONSENT_TYPES: tuple[str, ...] = ("OPTIN", "OPTOUT")
+
+DEFAULT_CONSENT: dict[str, str] = {"TRANS": "OPTIN", "BULK": "OPTIN"}
+"""The consent of a customer nobody recorded one for, unless the org says otherwise."""
+
 
 class DataType(StrEnum):
     """Types of extended and custom fields."""
@@ -164,6 +172,8 @@ class OrgConfig:
     extended_fields: dict[str, FieldDef] = field(default_factory=dict)
     custom_fields: dict[str, FieldDef] = field(default_factory=dict)
     programs: dict[int, Program] = field(default_factory=dict)
+    subscription_defaults: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CONSENT))
+    """Per priority (TRANS, BULK), the consent a customer has before anyone records one."""
     console_users: dict[str, ConsoleUser] = field(default_factory=dict)
     """Keyed by login as written; logins are unique ignoring case (`console_user`)."""
 

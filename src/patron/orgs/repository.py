@@ -63,7 +63,8 @@ async def config_version(conn: Connection, org_id: OrgId) -> int | None:
 async def load_config(conn: Connection, org_id: OrgId) -> OrgConfig | None:
     """The org's whole configuration (secrets as hashes), or None when it does not exist."""
     org = await conn.fetchrow(
-        "SELECT name, default_country, strict_fields, config_version FROM orgs WHERE org_id = $1",
+        "SELECT name, default_country, strict_fields, config_version, subscription_trans,"
+        " subscription_bulk FROM orgs WHERE org_id = $1",
         org_id,
     )
     if org is None:
@@ -130,6 +131,10 @@ async def load_config(conn: Connection, org_id: OrgId) -> OrgConfig | None:
                 r["login"]: ConsoleUser(r["login"], r["password_hash"], r["role"])
                 for r in user_rows
             },
+            subscription_defaults={
+                "TRANS": org["subscription_trans"],
+                "BULK": org["subscription_bulk"],
+            },
         )
     )
 
@@ -156,6 +161,7 @@ def canonical(config: OrgConfig) -> OrgConfig:
             for pid, p in sorted(config.programs.items())
         },
         console_users=dict(sorted(config.console_users.items())),
+        subscription_defaults=dict(config.subscription_defaults),
     )
 
 
@@ -191,7 +197,14 @@ def _rows(config: OrgConfig | None) -> dict[str, Rows]:
 
 
 def _org_row(config: OrgConfig) -> tuple[Any, ...]:
-    return (config.name, config.default_country, config.strict_fields)
+    defaults = config.subscription_defaults
+    return (
+        config.name,
+        config.default_country,
+        config.strict_fields,
+        defaults["TRANS"],
+        defaults["BULK"],
+    )
 
 
 def same_config(a: OrgConfig | None, b: OrgConfig) -> bool:
@@ -209,8 +222,8 @@ async def write_config(conn: Connection, stored: OrgConfig | None, new: OrgConfi
     now = datetime.now(UTC)
     if stored is None:
         await conn.execute(
-            "INSERT INTO orgs (org_id, name, default_country, strict_fields, config_version,"
-            " updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO orgs (org_id, name, default_country, strict_fields, subscription_trans,"
+            " subscription_bulk, config_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             new.org_id,
             *_org_row(new),
             new.version,
@@ -219,7 +232,8 @@ async def write_config(conn: Connection, stored: OrgConfig | None, new: OrgConfi
     else:
         await conn.execute(
             "UPDATE orgs SET name = $2, default_country = $3, strict_fields = $4,"
-            " config_version = $5, updated_at = $6 WHERE org_id = $1",
+            " subscription_trans = $5, subscription_bulk = $6, config_version = $7, updated_at = $8"
+            " WHERE org_id = $1",
             new.org_id,
             *_org_row(new),
             new.version,

@@ -16,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from pydantic.alias_generators import to_camel
 
 from patron import errors
-from patron.orgs.model import CONSOLE_ROLES, SOURCES, DataType, OrgConfig
+from patron.orgs.model import (
+    CONSENT_TYPES,
+    CONSOLE_ROLES,
+    DEFAULT_CONSENT,
+    SOURCES,
+    DataType,
+    OrgConfig,
+)
 
 NAME_MAX = 200
 CREDENTIAL_MAX = 128
@@ -164,6 +171,26 @@ class OrgProgram(_Section):
     tiers: list[OrgTier] = Field(description="At least one tier.")
 
 
+_CONSENT_RULE = "`OPTIN` or `OPTOUT` (in capitals)."
+
+
+class OrgSubscriptionDefaults(_Section):
+    """The consent a customer has on every channel before anyone records one (SPEC 10.2)."""
+
+    trans: StrictStr = Field(
+        DEFAULT_CONSENT["TRANS"],
+        alias="TRANS",
+        description=f"Transactional messages: {_CONSENT_RULE}",
+        json_schema_extra={"enum": list(CONSENT_TYPES)},
+    )
+    bulk: StrictStr = Field(
+        DEFAULT_CONSENT["BULK"],
+        alias="BULK",
+        description=f"Promotional (bulk) messages: {_CONSENT_RULE}",
+        json_schema_extra={"enum": list(CONSENT_TYPES)},
+    )
+
+
 class OrgDocument(_Section):
     """The whole configuration of one org; applying it makes the org exactly this."""
 
@@ -185,6 +212,13 @@ class OrgDocument(_Section):
         default_factory=list, description="Profile attributes, in display order."
     )
     programs: list[OrgProgram] = Field(default_factory=list, description="Loyalty programs.")
+    subscription_defaults: OrgSubscriptionDefaults = Field(
+        default_factory=OrgSubscriptionDefaults,
+        description=(
+            "Communication consent a customer has before any is recorded, per priority; "
+            "a priority left out (or the whole key) is `OPTIN`."
+        ),
+    )
     console_users: list[OrgConsoleUser] = Field(
         default_factory=list, description="Staff of the member-care console (docs/console.md)."
     )
@@ -255,6 +289,7 @@ def config_to_wire(config: OrgConfig) -> dict[str, Any]:
             }
             for p in config.programs.values()
         ],
+        "subscriptionDefaults": dict(config.subscription_defaults),
         "consoleUsers": [{"login": u.login, "role": u.role} for u in config.console_users.values()],
     }
 
@@ -372,6 +407,7 @@ def document_markdown() -> str:
         OrgCustomField,
         OrgProgram,
         OrgTier,
+        OrgSubscriptionDefaults,
         OrgConsoleUser,
     )
     for model in order:

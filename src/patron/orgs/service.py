@@ -150,6 +150,10 @@ def build_config(org_id: OrgId, doc: OrgDocument, hashes: Hashes, *, version: in
                 u.login: ConsoleUser(u.login, user_hashes[u.login], u.role)
                 for u in doc.console_users
             },
+            subscription_defaults={
+                "TRANS": doc.subscription_defaults.trans,
+                "BULK": doc.subscription_defaults.bulk,
+            },
         )
     )
 

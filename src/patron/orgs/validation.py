@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from patron import errors
 from patron.errors import ApiError, Problem
-from patron.orgs.model import CONSOLE_ROLES, SOURCES, DataType, OrgId
+from patron.orgs.model import CONSENT_TYPES, CONSOLE_ROLES, SOURCES, DataType, OrgId
 from patron.orgs.schema import (
     ACCOUNT_MAX,
     CREDENTIAL_MAX,
@@ -281,6 +281,16 @@ def _check_programs(report: _Report, doc: OrgDocument) -> None:
             report.text(f"{tpath}.name", tier.name)
 
 
+def _check_subscription_defaults(report: _Report, doc: OrgDocument) -> None:
+    defaults = doc.subscription_defaults
+    for key, value in (("TRANS", defaults.trans), ("BULK", defaults.bulk)):
+        if value not in CONSENT_TYPES:
+            report.add(
+                f"subscriptionDefaults.{key}",
+                f"{value[:40]!r} is not one of {', '.join(CONSENT_TYPES)}",
+            )
+
+
 def document_problems(doc: OrgDocument, skip: Collection[str] = ()) -> list[Problem]:
     """Every broken rule of a well-shaped document; sections named in `skip` are not checked."""
     report = _Report()
@@ -300,6 +310,8 @@ def document_problems(doc: OrgDocument, skip: Collection[str] = ()) -> list[Prob
         _check_fields(report, "customFields", doc.custom_fields)
     if "programs" not in skip:
         _check_programs(report, doc)
+    if "subscriptionDefaults" not in skip:
+        _check_subscription_defaults(report, doc)
     if "consoleUsers" not in skip:
         _check_console_users(report, doc.console_users)
     return report.problems

@@ -4,7 +4,7 @@ Changes a console user makes are attributed as `CONSOLE_USER`, longer than the 1
 the actor-type columns had.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-06 20:30:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
