@@ -210,3 +210,21 @@ def test_another_orgs_customer_is_not_found(
     expect(page.get_by_test_id("search-error")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("Hank")
     assert re.search(r"/console/customers/\d+$", page.url)
+
+
+def test_an_opt_out(
+    care: TestClient, server: str, new_page: Callable[[], Page], screens: Screens
+) -> None:
+    cid = register_care(care, firstName="Tom")
+    page = new_page()
+    sign_in(page, server, EDITOR)
+    page.goto(f"{server}/console/customers/{cid}")
+    row = page.get_by_test_id("consent-SMS-BULK")
+    expect(row).to_contain_text("OPTIN")
+    row.get_by_role("button", name="Opt out").click()
+    expect(page).to_have_url(f"{server}/console/customers/{cid}?saved=1")
+    expect(page.get_by_test_id("consent-SMS-BULK")).to_contain_text("OPTOUT")
+    newest = page.get_by_test_id("history").locator("li").first
+    expect(newest).to_contain_text("subscriptions[SMS:BULK]")
+    expect(newest).to_contain_text(EDITOR[0])
+    screens.take(page, "consent")

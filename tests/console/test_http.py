@@ -29,7 +29,7 @@ from tests.console.support import (
 from tests.security.support import from_address, own_app
 
 PAGES = ("/console", "/console/customers/{id}", "/console/customers/{id}/edit?profile=INSTORE")
-POSTS = ("/console/sign-out", "/console/customers/{id}/edit")
+POSTS = ("/console/sign-out", "/console/customers/{id}/edit", "/console/customers/{id}/consent")
 
 
 def _details(client: TestClient, customer_id: int) -> dict[str, object]:
@@ -351,3 +351,45 @@ def test_a_profile_with_an_account_is_edited_in_its_own_source_and_account(
     assert response.json()["profiles"][0]["firstName"] == "Wei"
     # A profile the org does not have is never edited: the form goes back to the customer.
     assert console.get(f"/console/customers/{cid}/edit", profile="WECHAT/nope").status_code == 303
+
+
+def _consent_form(console: Console, cid: int, channel: str, priority: str) -> dict[str, str]:
+    page = console.get(f"/console/customers/{cid}")
+    row = page.text.split(f'data-testid="consent-{channel}-{priority}"')[1].split("</tr>")[0]
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', row))
+
+
+def test_an_opt_out_goes_through_the_consent_service(care: TestClient) -> None:
+    cid = register_care(care)
+    console = sign_in(care, EDITOR)
+    form = _consent_form(console, cid, "SMS", "BULK")
+    assert (form["type"], form["version"]) == ("OPTOUT", "1")
+    response = console.post(f"/console/customers/{cid}/consent", form)
+    assert (response.status_code, response.headers["location"]) == (
+        303,
+        f"/console/customers/{cid}?saved=1",
+    )
+    states = care.get(f"/v2/customers/{cid}/subscriptions", headers=CARE_AUTH).json()
+    assert {"channel": "SMS", "priority": "BULK", "type": "OPTOUT"} in states["subscriptions"]
+    history = care.get(f"/v2/customers/{cid}/changes", headers=CARE_AUTH).json()["data"]
+    assert history[0]["by"] == {"code": EDITOR[0], "type": "CONSOLE_USER"}
+    assert [c["path"] for c in history[0]["changes"]] == ["subscriptions[SMS:BULK]"]
+    # The same form again is stale (the customer's version moved on): nothing is changed.
+    again = console.post(f"/console/customers/{cid}/consent", form)
+    assert again.status_code == 412
+    assert "changed by someone else since you opened it" in again.text
+
+
+def test_a_viewer_sees_consent_but_cannot_change_it(care: TestClient) -> None:
+    cid = register_care(care)
+    editor_form = _consent_form(sign_in(care, EDITOR), cid, "EMAIL", "BULK")
+    viewer = sign_in(care, VIEWER)
+    page = viewer.get(f"/console/customers/{cid}")
+    assert 'data-testid="consent-EMAIL-BULK"' in page.text and "Opt out" not in page.text
+    before = table_counts(care)
+    response = viewer.post(
+        f"/console/customers/{cid}/consent", {**editor_form, "csrf": viewer.csrf()}
+    )
+    assert response.status_code == 403
+    assert f"({errors.CONSOLE_FORBIDDEN.code})" in response.text
+    assert table_counts(care) == before

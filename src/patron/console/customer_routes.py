@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from patron import errors
+from patron.console import consent as console_consent
 from patron.console import edits, forms, pages, views
 from patron.console.requests import (
     common,
@@ -25,7 +26,9 @@ from patron.console.requests import (
 )
 from patron.console.sessions import PATH
 from patron.console.signin import SignedIn
-from patron.customers import loyalty_service, points, service
+from patron.customers import consent_service, loyalty_service, points, service
+from patron.customers.consent import listed
+from patron.customers.consent_service import ConsentTarget
 from patron.customers.lookup import parse_lookup
 from patron.customers.render import history_wire
 from patron.db.driver import Database
@@ -133,6 +136,7 @@ async def customer_page(customer_id: str, request: Request) -> Response:
         rows, next_cursor = await service.history(
             db, user.config, cid, limit=HISTORY_PAGE, before_version=before
         )
+        consent = await consent_service.read(db, user.config, ConsentTarget(customer_id=cid))
         sums = await loyalty_service.ledger_sums(db, user.config, cid)
         credits = await loyalty_service.expiry_schedule(db, user.config, cid)
     except ApiError:
@@ -143,6 +147,7 @@ async def customer_page(customer_id: str, request: Request) -> Response:
         profiles=views.profiles(found.customer),
         enrolments=views.enrolments(found.customer, sums, user.config),
         schedule=points.expiry_schedule(credits),
+        consent=listed(consent.states, user.config),
         program_names=views.program_names(user.config),
         history=history_wire(rows),
         older=None if next_cursor is None else f"?{urlencode({'before': next_cursor})}",
@@ -263,4 +268,42 @@ async def edit(customer_id: str, request: Request) -> Response:
         )
     if result.plan.changed:
         request.app.state.metrics.write_applied("update")
+    return redirect(request, f"{PATH}/customers/{cid}?saved=1")
+
+
+@router.post(f"{PATH}/customers/{{customer_id}}/consent")
+async def change_consent(customer_id: str, request: Request) -> Response:
+    """Opt a customer in or out of one channel and priority (editors only), If-Match guarded."""
+    user = await signed_in_user(request)
+    data = await posted(request, user)
+    if isinstance(data, Response):
+        return data
+    if not user.user.can_edit:
+        return _forbidden(request, user)
+    cid = customer_id_of(customer_id)
+    if cid is None:
+        return _not_found(request, user, customer_id)
+    try:
+        await console_consent.set_consent(
+            request.app.state.db,
+            user,
+            cid,
+            channel=data.get("channel", ""),
+            priority=data.get("priority", ""),
+            state=data.get("type", ""),
+            version=customer_id_of(data.get("version", "")),
+            request_id=request.state.request_id,
+        )
+    except ApiError as exc:
+        stale = any(p.entry is errors.PRECONDITION_FAILED for p in exc.errors)
+        problem = (
+            Problem(
+                errors.PRECONDITION_FAILED,
+                "This customer was changed by someone else since you opened it, so nothing was "
+                "saved: reload the customer and try again.",
+            )
+            if stale
+            else exc.errors[0]
+        )
+        return refused(request, user, problem)
     return redirect(request, f"{PATH}/customers/{cid}?saved=1")
