@@ -179,6 +179,10 @@ def append_customer(batch: Batch, n: int, customer_id: int, now: datetime) -> No
             "TILL",
         )
     )
+    owners = rows["identifier_owners"]
+    owners.append((org, "mobile", mobile(n), customer_id))
+    owners.append((org, "email", email(n), customer_id))
+    owners.append((org, "externalId", external_id(n), customer_id))
     ids = rows["identifiers"]
     ids.append((org, "INSTORE", "", "mobile", mobile(n), customer_id, 0))
     ids.append((org, "INSTORE", "", "email", email(n), customer_id, 1))
@@ -204,6 +208,7 @@ def append_customer(batch: Batch, n: int, customer_id: int, now: datetime) -> No
                 "TILL",
             )
         )
+        owners.append((org, "wechat", wechat_id(n), customer_id))
         ids.append((org, "WECHAT", WECHAT_ACCOUNT, "wechat", wechat_id(n), customer_id, 0))
     rid = request_id(n)
     if enrolled(n):

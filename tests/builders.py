@@ -112,3 +112,27 @@ def codes(response: httpx.Response, key: str = "errors") -> list[int]:
 def fields_of(response: httpx.Response, key: str = "errors") -> list[str | None]:
     """The field paths of a response's errors (or warnings)."""
     return [item.get("field") for item in response.json()[key]]
+
+
+def change_identifier(
+    client: TestClient,
+    customer_id: int,
+    body: Any,
+    source: str | None = "INSTORE",
+    auth: dict[str, str] = ACME_AUTH,
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> httpx.Response:
+    """POST /v2/customers/{id}/changeIdentifier (default profile: INSTORE)."""
+    query = {**({"source": source} if source is not None else {}), **params}
+    return client.post(
+        f"/v2/customers/{customer_id}/changeIdentifier",
+        params=query,
+        json=body,
+        headers={**auth, **(headers or {})},
+    )
+
+
+def ident(type_: str, value: str) -> dict[str, str]:
+    """An identifier entry: `{"type", "value"}`."""
+    return {"type": type_, "value": value}

@@ -43,6 +43,7 @@ CUSTOMER_TABLES = (
     "enrolments",
     "comm_channels",
     "identifiers",
+    "identifier_owners",
     "profiles",
     "customers",
 )

@@ -333,6 +333,26 @@ INVALID_IF_MATCH = _e(
     'The If-Match header is not `*` or a list of entity tags such as `"3"`.',
 )
 
+# --- changing identifiers (SPEC 10.1) --------------------------------------------------------
+IDENTIFIER_NOT_ON_PROFILE = _e(
+    8200,
+    "IDENTIFIER_NOT_ON_PROFILE",
+    400,
+    "An identifier to remove is not held by the profile of the source/account named.",
+)
+LAST_IDENTIFIER = _e(
+    8201,
+    "LAST_IDENTIFIER",
+    400,
+    "The change would leave the customer with no identifier in any profile.",
+)
+NO_IDENTIFIER_CHANGE = _e(
+    8202,
+    "NO_IDENTIFIER_CHANGE",
+    400,
+    "A changeIdentifier body names no identifier to add or remove.",
+)
+
 # --- security ----------------------------------------------------------------------------
 AUTH_THROTTLED = _e(
     8180,

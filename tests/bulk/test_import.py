@@ -60,7 +60,8 @@ def test_an_imported_registration_is_stored_as_the_api_stores_it(
     assert _strip(details(client, bulk_id, auth=bulk_auth)) == _strip(
         details(client, api_id, auth=api_auth)
     )
-    for table in ("profiles", "identifiers", "comm_channels", "enrolments", "points_ledger"):
+    tables = ("profiles", "identifier_owners", "identifiers", "comm_channels", "enrolments")
+    for table in (*tables, "points_ledger"):
         assert count(client, table, bulk_org) == count(client, table, api_org), table
     [entry] = client.get(f"/v2/customers/{bulk_id}/changes", headers=bulk_auth).json()["data"]
     import_id = fingerprint(file, "jsonl")

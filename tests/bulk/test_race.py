@@ -17,8 +17,9 @@ from tests.bulk.support import cli as patron
 from tests.bulk.support import count, customer_body, make_org, rejects, write_jsonl
 
 
-async def _hold_identifier(url: str, org: str, release: threading.Event) -> None:
-    """Insert a customer holding line 2's mobile, and commit only once `release` is set."""
+async def _hold_identifier(url: str, org: str, source: str, release: threading.Event) -> None:
+    """Insert a customer holding line 2's mobile in `source` as patron's writers store one
+    (profile, owner row, identifier), and commit only once `release` is set."""
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
@@ -32,14 +33,21 @@ async def _hold_identifier(url: str, org: str, release: threading.Event) -> None
             await conn.execute(
                 "INSERT INTO profiles (org_id, customer_id, source, account_id, fields, created_at,"
                 " created_by, created_by_type, modified_at, modified_by, modified_by_type)"
-                " VALUES ($1, 900000001, 'INSTORE', '', '{}', $2, 't', 'TILL', $2, 't', 'TILL')",
+                " VALUES ($1, 900000001, $3, '', '{}', $2, 't', 'TILL', $2, 't', 'TILL')",
                 org,
                 now,
+                source,
+            )
+            await conn.execute(
+                "INSERT INTO identifier_owners (org_id, type, value, customer_id)"
+                " VALUES ($1, 'mobile', '919800000002', 900000001)",
+                org,
             )
             await conn.execute(
                 "INSERT INTO identifiers (org_id, source, account_id, type, value, customer_id,"
-                " position) VALUES ($1, 'INSTORE', '', 'mobile', '919800000002', 900000001, 0)",
+                " position) VALUES ($1, $2, '', 'mobile', '919800000002', 900000001, 0)",
                 org,
+                source,
             )
             await asyncio.to_thread(release.wait)
     finally:
@@ -47,8 +55,9 @@ async def _hold_identifier(url: str, org: str, release: threading.Event) -> None
 
 
 @pytest.mark.postgres_only
+@pytest.mark.parametrize(("source", "code"), [("INSTORE", 8008), ("ECOMMERCE", 8053)])
 def test_a_unique_key_refusal_retries_the_batch_line_by_line(
-    client: TestClient, database_url: str, backend: str, tmp_path: Path
+    client: TestClient, database_url: str, backend: str, tmp_path: Path, source: str, code: int
 ) -> None:
     if backend != "postgresql":
         pytest.skip("SQLite has one writer: no other writer can slip into a batch")
@@ -56,7 +65,7 @@ def test_a_unique_key_refusal_retries_the_batch_line_by_line(
     file = write_jsonl(tmp_path / "race.jsonl", [customer_body(n) for n in (1, 2, 3)])
     release = threading.Event()
     holder = threading.Thread(
-        target=asyncio.run, args=(_hold_identifier(database_url, org, release),)
+        target=asyncio.run, args=(_hold_identifier(database_url, org, source, release),)
     )
     holder.start()
     time.sleep(0.5)  # the competing row is in, uncommitted: the batch's holders read misses it
@@ -74,7 +83,8 @@ def test_a_unique_key_refusal_retries_the_batch_line_by_line(
     assert result.exit_code == 1, result.output
     [refused] = rejects(tmp_path / "race.jsonl.rejects.jsonl")
     assert refused["line"] == 2
-    assert [e["code"] for e in refused["errors"]] == [8008]
+    # The line, run alone again, reads the winner's rows: refused as the API would refuse it.
+    assert [e["code"] for e in refused["errors"]] == [code]
     assert refused["status"] == 409
     assert count(client, "customers", org) == 3  # lines 1 and 3, and the competing writer's
     assert count(client, "outbox", org) == 2

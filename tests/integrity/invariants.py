@@ -8,7 +8,7 @@ history, a field the history does not explain, ...). Empty means the data is who
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from patron.db.driver import Connection
@@ -25,6 +25,8 @@ class Stored:
     enrolments: set[tuple[int, int]]
     profiles: Counter[int]
     identifiers: dict[tuple[str, str], int]
+    owners: dict[tuple[str, str], int] = field(default_factory=dict)
+    """`identifier_owners`: the customer each (type, value) belongs to."""
 
 
 async def load_stored(conn: Connection, org_id: str) -> Stored:
@@ -62,6 +64,12 @@ async def load_stored(conn: Connection, org_id: str) -> Stored:
             "SELECT type, value, customer_id FROM identifiers WHERE org_id = $1", org_id
         )
     }
+    owners = {
+        (r["type"], r["value"]): r["customer_id"]
+        for r in await conn.fetch(
+            "SELECT type, value, customer_id FROM identifier_owners WHERE org_id = $1", org_id
+        )
+    }
     return Stored(
         versions={r["id"]: r["version"] for r in customers},
         extended={r["id"]: r["extended_fields"] for r in customers},
@@ -70,6 +78,7 @@ async def load_stored(conn: Connection, org_id: str) -> Stored:
         enrolments=enrolments,
         profiles=profiles,
         identifiers=identifiers,
+        owners=owners,
     )
 
 
@@ -98,6 +107,12 @@ def integrity_problems(stored: Stored) -> list[str]:
             change = latest_change(stored, cid, f"extendedFields.{key}")
             if change is None or change["new"] != value:
                 problems.append(f"customer {cid}: {key}={value!r} but history says {change}")
+    # Every stored value is owned by its holder, and every owner row has a value behind it.
+    for pair, cid in stored.identifiers.items():
+        if stored.owners.get(pair) != cid:
+            problems.append(f"{pair} held by customer {cid}, owned by {stored.owners.get(pair)}")
+    for pair in set(stored.owners) - set(stored.identifiers):
+        problems.append(f"{pair} owned by customer {stored.owners[pair]}, held by nobody")
     for cid in set(stored.history) - set(stored.versions):
         problems.append(f"history of customer {cid}, who does not exist")
     credited: Counter[tuple[int, int]] = Counter()

@@ -26,6 +26,7 @@ def _whole() -> Stored:
         enrolments={(7, 1)},
         profiles=Counter({7: 1}),
         identifiers={("mobile", "919999000700"): 7},
+        owners={("mobile", "919999000700"): 7},
     )
 
 
@@ -38,6 +39,8 @@ def _whole() -> Stored:
         "field not in history",
         "enrolment missing",
         "identifier missing",
+        "owner missing",
+        "owner left behind",
     ],
 )
 def test_the_integrity_checker_sees_each_kind_of_partial_write(damage: str) -> None:
@@ -53,6 +56,10 @@ def test_the_integrity_checker_sees_each_kind_of_partial_write(damage: str) -> N
         stored.extended[7]["f0"] = "b"
     elif damage == "enrolment missing":
         stored.enrolments.clear()
-    else:
+    elif damage == "identifier missing":
         stored.identifiers.clear()
+    elif damage == "owner missing":
+        stored.owners.clear()
+    else:
+        stored.owners[("email", "gone@example.com")] = 7
     assert integrity_problems(stored) != []

@@ -117,6 +117,22 @@ def probe_changes(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.
     ]
 
 
+def probe_change_identifier(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.Response]:
+    body = {
+        "remove": [{"type": "mobile", "value": t.mobile}],
+        "add": [{"type": "email", "value": "mallory@evil.example"}],
+    }
+    return [
+        c.post(
+            f"/v2/customers/{t.customer_id}/changeIdentifier",
+            params={"source": "INSTORE", **extra},
+            json=body,
+            headers=headers,
+        )
+        for extra, headers in _write_variants(t, auth)
+    ]
+
+
 def probe_loyalty_details(c: TestClient, auth: dict[str, str], t: Target) -> list[httpx.Response]:
     path = f"/v2/customers/{t.customer_id}/loyaltyDetails"
     return [
@@ -214,6 +230,7 @@ CUSTOMER_ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/v2/customers/{customer_id}"): probe_details,
     ("PUT", "/v2/customers/{customer_id}"): probe_update,
     ("GET", "/v2/customers/{customer_id}/changes"): probe_changes,
+    ("POST", "/v2/customers/{customer_id}/changeIdentifier"): probe_change_identifier,
     ("POST", "/v2/customers"): probe_register,
     ("GET", "/v2/customers/{customer_id}/loyaltyDetails"): probe_loyalty_details,
     ("GET", "/v2/customers/lookup/loyaltyDetails"): probe_loyalty_by_lookup,

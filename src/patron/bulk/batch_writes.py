@@ -86,6 +86,8 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
     )
     for p in parts["new_profiles"]:
         rows["profiles"].append((org, cid, *p.values(), *attribution))
+    for o in parts["owners"]:
+        rows["identifier_owners"].append((org, o["type"], o["value"], cid))
     for i in parts["identifiers"]:
         rows["identifiers"].append(
             (org, i["source"], i["account_id"], i["type"], i["value"], cid, i["position"])

@@ -13,7 +13,8 @@ the last committed batch and applies nothing twice.
 
 A unique key that refuses a row (a concurrent writer took an identifier after the batch read
 its holders) rolls the batch back; it is then retried line by line, and only the guilty lines
-are refused, with the API's answer to the same race (409, 8008).
+are refused, with the API's answer to the same race (409: 8008 in the same source/account, 8053
+in another; the line is run alone once more to tell which).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class _Importer:
         self.applied = 0
         self.refused = 0
 
-    async def batch(self, lines: list[Line]) -> None:
+    async def batch(self, lines: list[Line], attempt: int = 1) -> None:
         """Apply one batch in one transaction; line by line when a unique key refused a row."""
         now = utcnow()
         prepared = [prepare(line, self.config, now) for line in lines]
@@ -108,7 +109,11 @@ class _Importer:
                 for line in lines:
                     await self.batch([line])
                 return
-            # The line itself lost a race for an identifier: refused as the API refuses it.
+            if attempt < service.ATTEMPTS and service.lost_race(exc):
+                # The line lost a race for an identifier: run alone again, it reads the
+                # winner's rows and is refused (8008 or 8053) as the API refuses it.
+                await self.batch(lines, attempt + 1)
+                return
             item = prepared[0]
             problems = item.problems if isinstance(item, Prepared) else Problems()
             taken = service.identifier_taken(exc, problems)

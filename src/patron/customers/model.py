@@ -85,6 +85,10 @@ class Customer:
     created_at: datetime | None = None
     modified_at: datetime | None = None
 
+    def holds(self, type_: str, value: str) -> bool:
+        """Whether any of the customer's profiles holds this identifier."""
+        return any((type_, value) in p.identifiers for p in self.profiles.values())
+
     def clone(self) -> Customer:
         """A copy the planner may change freely (much faster than copy.deepcopy).
 

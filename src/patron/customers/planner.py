@@ -59,7 +59,12 @@ class Writes:
 
     new_profiles: list[ProfileKey] = field(default_factory=list)
     touched_profiles: list[ProfileKey] = field(default_factory=list)
+    removed_identifiers: list[tuple[ProfileKey, str, str]] = field(default_factory=list)
     new_identifiers: list[tuple[ProfileKey, str, str]] = field(default_factory=list)
+    new_owners: list[tuple[str, str]] = field(default_factory=list)
+    """(type, value) pairs the customer holds after the plan and held in no profile before."""
+    released_owners: list[tuple[str, str]] = field(default_factory=list)
+    """(type, value) pairs the customer held before the plan and holds in no profile after."""
     channels: list[tuple[ProfileKey, Channel]] = field(default_factory=list)
     new_enrolments: list[Enrolment] = field(default_factory=list)
     credits: list[Credit] = field(default_factory=list)
@@ -238,6 +243,8 @@ class _Planner:
                 f"{path}.value",
             )
             return
+        if not self.c.holds(type_, value):
+            self.writes.new_owners.append((type_, value))
         prof.identifiers.append((type_, value))
         self.writes.new_identifiers.append((prof.key, type_, value))
         self.change(f"profiles[{label}].identifiers", None, {"type": type_, "value": value})

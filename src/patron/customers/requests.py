@@ -80,3 +80,12 @@ class CustomerRequest:
     extended_fields: dict[str, Any] | None = None
     enrolments: tuple[EnrolmentReq, ...] = ()
     unknown_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierChangeRequest:
+    """A changeIdentifier body: identifiers to remove from one profile, then to add to it."""
+
+    add: tuple[IdentifierReq, ...] = ()
+    remove: tuple[IdentifierReq, ...] = ()
+    unknown_keys: tuple[str, ...] = ()

@@ -18,7 +18,14 @@ from patron import errors
 from patron.customers.characters import name_problem
 from patron.customers.model import ProfileKey
 from patron.customers.normalise import InvalidValue, channel_value, identifier_value
-from patron.customers.requests import UNSET, ChannelReq, CustomerRequest, ProfileReq, Unset
+from patron.customers.requests import (
+    UNSET,
+    ChannelReq,
+    CustomerRequest,
+    IdentifierReq,
+    ProfileReq,
+    Unset,
+)
 from patron.customers.resolve_enrolments import enrolments, parse_expiry
 from patron.customers.resolve_fields import MAX_STRING, check_json, typed_fields
 from patron.customers.resolved import (
@@ -46,10 +53,12 @@ __all__ = [
     "RIdentifier",
     "RProfile",
     "Resolved",
+    "identifier_type",
     "parse_expiry",
     "report_unknown_keys",
     "resolve",
     "resolve_account",
+    "resolve_identifier",
     "resolve_profile_key",
     "resolve_source",
 ]
@@ -259,6 +268,33 @@ def _name(value: str | Unset | None, path: str, problems: Problems) -> str | Uns
     return trimmed
 
 
+def resolve_identifier(
+    ident: IdentifierReq, config: OrgConfig, problems: Problems
+) -> RIdentifier | None:
+    """An identifier's type checked and value normalised (SPEC 5.3), or None after an error."""
+    type_ = identifier_type(ident, problems)
+    if type_ is None:
+        return None
+    try:
+        value = identifier_value(type_, ident.value, config.default_country)
+    except InvalidValue as exc:
+        problems.error(exc.entry, exc.message, f"{ident.field}.value")
+        return None
+    return RIdentifier(type_, value, ident.field)
+
+
+def identifier_type(ident: IdentifierReq, problems: Problems) -> str | None:
+    """The identifier type an entry names, in any case (SPEC 5.4), or None after recording 8013."""
+    kind = canonical_kind(ident.type, IDENTIFIER_TYPES)
+    if kind is None:
+        problems.error(
+            errors.INVALID_IDENTIFIER,
+            f"{ident.type!r} is not an identifier type",
+            f"{ident.field}.type",
+        )
+    return kind
+
+
 def _fill_profile(
     profile: RProfile, entry: ProfileReq, config: OrgConfig, problems: Problems
 ) -> None:
@@ -269,22 +305,12 @@ def _fill_profile(
         profile.last_name = _name(entry.last_name, f"{prefix}lastName", problems)
     seen = {(i.type, i.value) for i in profile.identifiers}
     for ident in entry.identifiers:
-        kind = canonical_kind(ident.type, IDENTIFIER_TYPES)
-        if kind is None:
-            problems.error(
-                errors.INVALID_IDENTIFIER,
-                f"{ident.type!r} is not an identifier type",
-                f"{ident.field}.type",
-            )
+        resolved_ident = resolve_identifier(ident, config, problems)
+        if resolved_ident is None:
             continue
-        try:
-            value = identifier_value(kind, ident.value, config.default_country)
-        except InvalidValue as exc:
-            problems.error(exc.entry, exc.message, f"{ident.field}.value")
-            continue
-        if (kind, value) not in seen:  # the same identifier twice adds it once
-            seen.add((kind, value))
-            profile.identifiers.append(RIdentifier(kind, value, ident.field))
+        if (resolved_ident.type, resolved_ident.value) not in seen:  # twice adds it once
+            seen.add((resolved_ident.type, resolved_ident.value))
+            profile.identifiers.append(resolved_ident)
     for channel in entry.channels:
         resolved = _channel(channel, profile.key[0], config, problems)
         if resolved is not None:

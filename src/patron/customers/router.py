@@ -38,8 +38,10 @@ from patron.customers.schemas import (
     CustomerRegisterIn,
     CustomerUpdateIn,
     HistoryOut,
+    IdentifierChangeIn,
     LookupOut,
     WriteOut,
+    to_identifier_change,
     to_request,
 )
 from patron.customers.store import Target
@@ -174,6 +176,34 @@ async def _update(
         who.principal,
         write.target,
         to_request(write.body),
+        request_id=who.request_id,
+        dry_run=write.dry_run,
+        retry=write.retry,
+        if_match=write.if_match,
+        answer=_answer,
+    )
+    return _written(request, result, "update")
+
+
+@router.post(
+    "/v2/customers/{customer_id}/changeIdentifier",
+    responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
+    openapi_extra=write_extra(
+        IdentifierChangeIn, SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
+    ),
+)
+async def change_identifier(customer_id: str, request: Request) -> Response:
+    """Remove, then add, identifiers of one profile (`source`, `accountId`), atomically."""
+    who = await caller(request)
+    target = params.id_target(request, who.config, params.customer_id(customer_id))
+    write = await read_write(request, IdentifierChangeIn, target=target, conditional=True)
+    assert write.target is not None  # a request that names none has had its problem reported
+    result = await service.change_identifiers(
+        who.db,
+        who.config,
+        who.principal,
+        write.target,
+        to_identifier_change(write.body),
         request_id=who.request_id,
         dry_run=write.dry_run,
         retry=write.retry,

@@ -42,9 +42,11 @@ class PlanRows:
     customer: dict[str, Any]
     """`customers`: inserted for a registration, updated otherwise."""
     parts: dict[str, list[dict[str, Any]]]
-    """Rows per part: `new_profiles` (insert), `profiles` (update), `identifiers` (insert),
-    `channels` (upsert into `comm_channels`), `enrolments` (insert), `credits` (insert into
-    `points_ledger`), `subscriptions` (upsert: consent states)."""
+    """Rows per part: `removed_identifiers` (delete from `identifiers`), `released_owners`
+    (delete from `identifier_owners`), `new_profiles` (insert), `profiles` (update), `owners`
+    (insert into `identifier_owners`), `identifiers` (insert), `channels` (upsert into
+    `comm_channels`), `enrolments` (insert), `credits` (insert into `points_ledger`),
+    `subscriptions` (upsert: consent states)."""
     changes: list[dict[str, Any]]
     """The history entry's list of changes (`customer_history`, one row)."""
     context: dict[str, Any] | None
@@ -54,15 +56,19 @@ class PlanRows:
 
 
 PARTS = (
+    "removed_identifiers",
+    "released_owners",
     "new_profiles",
     "profiles",
+    "owners",
     "identifiers",
     "channels",
     "enrolments",
     "credits",
     "subscriptions",
 )
-"""The parts of `PlanRows.parts`, in the order foreign keys need."""
+"""The parts of `PlanRows.parts`, in the order statements run: deletes first (a value removed
+by one request is free before anything is added), then parents before children."""
 
 
 def _profile(plan: Plan, key: ProfileKey) -> dict[str, Any]:
@@ -97,8 +103,14 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
             "position": position,
         }
     parts: dict[str, list[dict[str, Any]]] = {
+        "removed_identifiers": [
+            {"source": k[0], "account_id": k[1], "type": t, "value": v}
+            for k, t, v in w.removed_identifiers
+        ],
+        "released_owners": [{"type": t, "value": v} for t, v in w.released_owners],
         "new_profiles": [_profile(plan, k) for k in w.new_profiles],
         "profiles": [_profile(plan, k) for k in w.touched_profiles if k not in new],
+        "owners": [{"type": t, "value": v} for t, v in w.new_owners],
         "identifiers": [
             {
                 "source": k[0],

@@ -19,6 +19,7 @@ from patron.customers.requests import (
     ChannelReq,
     CustomerRequest,
     EnrolmentReq,
+    IdentifierChangeRequest,
     IdentifierReq,
     ProfileReq,
 )
@@ -136,6 +137,19 @@ class CustomerUpdateIn(WireModel):
 
 class CustomerRegisterIn(CustomerUpdateIn):
     """Body of `POST /v2/customers`: the keys of an update; at least one profile with an identifier."""
+
+
+class IdentifierChangeIn(WireModel):
+    """Body of `POST /v2/customers/{id}/changeIdentifier`: removes apply first, then adds."""
+
+    add: list[IdentifierIn] | None = Field(
+        None, max_length=MAX_IDENTIFIERS, description="Identifiers to add to the profile."
+    )
+    remove: list[IdentifierIn] | None = Field(
+        None,
+        max_length=MAX_IDENTIFIERS,
+        description="Identifiers of the profile to remove.",
+    )
 
 
 # --- responses (documentation only: routes render with orjson) ---------------------------
@@ -320,5 +334,21 @@ def to_request(body: CustomerUpdateIn) -> CustomerRequest:
             )
             for i, e in enumerate(body.loyalty_program_enrollments or ())
         ),
+        unknown_keys=tuple(unknown_keys(body)),
+    )
+
+
+def to_identifier_change(body: IdentifierChangeIn) -> IdentifierChangeRequest:
+    """The domain's view of a validated changeIdentifier body."""
+
+    def listed(items: list[IdentifierIn] | None, name: str) -> tuple[IdentifierReq, ...]:
+        return tuple(
+            IdentifierReq(type=i.type, value=i.value, field=f"{name}[{n}]")
+            for n, i in enumerate(items or ())
+        )
+
+    return IdentifierChangeRequest(
+        add=listed(body.add, "add"),
+        remove=listed(body.remove, "remove"),
         unknown_keys=tuple(unknown_keys(body)),
     )

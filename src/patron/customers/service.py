@@ -17,13 +17,22 @@ from patron import errors
 from patron.auth.principal import Principal
 from patron.conditions import IdempotencyKey, IfMatch, StoredResponse
 from patron.customers import idempotency, repository, writes
+from patron.customers.identifier_change import ResolvedChange, plan_change, resolve_change
 from patron.customers.lookup import Lookup
 from patron.customers.model import Actor, Customer, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
-from patron.customers.requests import CustomerRequest
+from patron.customers.requests import CustomerRequest, IdentifierChangeRequest
 from patron.customers.resolve import resolve
-from patron.customers.store import Target, identifier_pairs, not_found, update_one
-from patron.db.driver import Database, UniqueViolation
+from patron.customers.store import (
+    Holders,
+    Target,
+    Updated,
+    change_one,
+    identifier_pairs,
+    not_found,
+    update_one,
+)
+from patron.db.driver import Connection, Database, UniqueViolation
 from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
 
@@ -63,17 +72,28 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.till_code, principal.actor_type)
 
 
+ATTEMPTS = 2
+"""A write that lost a race for an identifier is run once more: the second run reads the
+winner's committed rows, so it is answered exactly as a request arriving after it would be."""
+
+
+def lost_race(exc: UniqueViolation) -> bool:
+    """Whether a unique-key violation is a concurrent writer taking one of our identifiers."""
+    return exc.table in ("identifiers", "identifier_owners")
+
+
 def identifier_taken(exc: UniqueViolation, problems: Problems) -> ApiError:
-    """The answer to a unique-key violation on identifiers (409, 8008); re-raises any other."""
-    # A concurrent request took an identifier between our check and our insert: the unique
-    # key decided, and the loser gets the same answer the check would have given.
+    """The answer to losing a race for an identifier (409: 8008 in the same source/account,
+    8053 in another); re-raises any other violation."""
+    # Only reached when even a re-run lost (writers keep taking and freeing the value): the
+    # key that refused the row says which rule it was.
     if exc.table == "identifiers":
-        entry, message = (
-            errors.IDENTIFIER_TAKEN,
-            "an identifier of the request was just taken by another customer",
-        )
+        entry = errors.IDENTIFIER_TAKEN
+    elif exc.table == "identifier_owners":
+        entry = errors.IDENTIFIER_TAKEN_OTHER_SOURCE
     else:
         raise exc
+    message = "an identifier of the request was just taken by another customer"
     return ApiError([Problem(entry, message)], problems.warnings)
 
 
@@ -89,30 +109,35 @@ async def register(
     answer: Answer,
 ) -> Written:
     """Register a customer (SPEC 5.0); with `retry`, once per Idempotency-Key (rule 13)."""
-    now = utcnow()
     actor = _actor(principal)
-    resolved, problems = resolve(request, config, default_key=None, now=now)
-    try:
-        async with db.transaction(write=True) as conn:
-            if retry is not None and not dry_run:
-                replay = await idempotency.claim(conn, config.org_id, retry, now)
-                if replay is not None:
-                    return replay
-            holders = await repository.holders(conn, config.org_id, identifier_pairs(resolved))
-            p = plan(None, resolved, problems, config, holders=holders, now=now, actor=actor)
-            if p.errors:
-                raise ApiError(p.errors, p.warnings)
-            if dry_run:
-                return WriteResult(None, None, p, dry_run=True)
-            new_id = await writes.apply(
-                conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=True
-            )
-            result = WriteResult(new_id, p.customer.version, p, dry_run=False)
-            if retry is not None:
-                await idempotency.record(conn, config.org_id, retry, answer(result))
-    except UniqueViolation as exc:
-        raise identifier_taken(exc, problems) from None
-    return result
+    for attempt in range(1, ATTEMPTS + 1):
+        now = utcnow()
+        # Resolved afresh for each run: planning adds its findings to the problems.
+        resolved, problems = resolve(request, config, default_key=None, now=now)
+        try:
+            async with db.transaction(write=True) as conn:
+                if retry is not None and not dry_run:
+                    replay = await idempotency.claim(conn, config.org_id, retry, now)
+                    if replay is not None:
+                        return replay
+                pairs = identifier_pairs(resolved)
+                holders = await repository.holders(conn, config.org_id, pairs)
+                p = plan(None, resolved, problems, config, holders=holders, now=now, actor=actor)
+                if p.errors:
+                    raise ApiError(p.errors, p.warnings)
+                if dry_run:
+                    return WriteResult(None, None, p, dry_run=True)
+                new_id = await writes.apply(
+                    conn, config.org_id, p, request_id=request_id, actor=actor, now=now, new=True
+                )
+                result = WriteResult(new_id, p.customer.version, p, dry_run=False)
+                if retry is not None:
+                    await idempotency.record(conn, config.org_id, retry, answer(result))
+            return result
+        except UniqueViolation as exc:
+            if attempt == ATTEMPTS or not lost_race(exc):
+                raise identifier_taken(exc, problems) from None
+    raise AssertionError("unreachable")
 
 
 async def update(
@@ -134,36 +159,108 @@ async def update(
     is looked at, and `answer` gives the response kept for it; with `if_match`, a customer whose
     version does not match is a 412.
     """
-    now = utcnow()
     actor = _actor(principal)
-    resolved, problems = resolve(request, config, default_key=target.default_key, now=now)
-    try:
-        async with db.transaction(write=True) as conn:
-            if retry is not None and not dry_run:
-                replay = await idempotency.claim(conn, config.org_id, retry, now)
-                if replay is not None:
-                    return replay
-            updated = await update_one(
-                conn,
-                config,
-                target,
-                resolved,
-                problems,
-                actor=actor,
-                now=now,
-                request_id=request_id,
-                dry_run=dry_run,
-                accepts=None if if_match is None else if_match.refusal,
-            )
-            customer, p = updated.customer, updated.plan
-            result = WriteResult(
-                customer.id, p.customer.version if not dry_run else customer.version, p, dry_run
-            )
-            if retry is not None and not dry_run:
-                # Even an update that changed nothing is recorded: its retry must replay it.
-                await idempotency.record(conn, config.org_id, retry, answer(result))
-    except UniqueViolation as exc:
-        raise identifier_taken(exc, problems) from None
+    for attempt in range(1, ATTEMPTS + 1):
+        now = utcnow()
+        resolved, problems = resolve(request, config, default_key=target.default_key, now=now)
+        try:
+            async with db.transaction(write=True) as conn:
+                if retry is not None and not dry_run:
+                    replay = await idempotency.claim(conn, config.org_id, retry, now)
+                    if replay is not None:
+                        return replay
+                updated = await update_one(
+                    conn,
+                    config,
+                    target,
+                    resolved,
+                    problems,
+                    actor=actor,
+                    now=now,
+                    request_id=request_id,
+                    dry_run=dry_run,
+                    accepts=None if if_match is None else if_match.refusal,
+                )
+                return await _finish(conn, config, updated, dry_run, retry, answer)
+        except UniqueViolation as exc:
+            if attempt == ATTEMPTS or not lost_race(exc):
+                raise identifier_taken(exc, problems) from None
+    raise AssertionError("unreachable")
+
+
+async def change_identifiers(
+    db: Database,
+    config: OrgConfig,
+    principal: Principal,
+    target: Target,
+    request: IdentifierChangeRequest,
+    *,
+    request_id: str,
+    dry_run: bool,
+    retry: IdempotencyKey | None = None,
+    if_match: IfMatch | None = None,
+    answer: Answer,
+) -> Written:
+    """Remove, then add, identifiers of one profile of a customer named by id (SPEC 10.1)."""
+    assert target.customer_id is not None
+    actor = _actor(principal)
+    key = target.default_key
+    for attempt in range(1, ATTEMPTS + 1):
+        now = utcnow()
+        change, problems = resolve_change(request, config)
+        try:
+            async with db.transaction(write=True) as conn:
+                if retry is not None and not dry_run:
+                    replay = await idempotency.claim(conn, config.org_id, retry, now)
+                    if replay is not None:
+                        return replay
+                updated = await change_one(
+                    conn,
+                    config,
+                    target,
+                    sorted({(a.type, a.value) for a in change.add}),
+                    _change_planner(key, change, problems, now, actor),
+                    problems,
+                    actor=actor,
+                    now=now,
+                    request_id=request_id,
+                    dry_run=dry_run,
+                    accepts=None if if_match is None else if_match.refusal,
+                )
+                return await _finish(conn, config, updated, dry_run, retry, answer)
+        except UniqueViolation as exc:
+            if attempt == ATTEMPTS or not lost_race(exc):
+                raise identifier_taken(exc, problems) from None
+    raise AssertionError("unreachable")
+
+
+def _change_planner(
+    key: ProfileKey, change: ResolvedChange, problems: Problems, now: datetime, actor: Actor
+) -> Callable[[Customer, Holders], Plan]:
+    """The changeIdentifier planner for one run, waiting for the locked customer and holders."""
+
+    def decide(customer: Customer, holders: Holders) -> Plan:
+        return plan_change(customer, key, change, problems, holders=holders, now=now, actor=actor)
+
+    return decide
+
+
+async def _finish(
+    conn: Connection,
+    config: OrgConfig,
+    updated: Updated,
+    dry_run: bool,
+    retry: IdempotencyKey | None,
+    answer: Answer,
+) -> WriteResult:
+    """The result of a stored (or dry-run) change of a customer, kept for its Idempotency-Key."""
+    customer, p = updated.customer, updated.plan
+    result = WriteResult(
+        customer.id, p.customer.version if not dry_run else customer.version, p, dry_run
+    )
+    if retry is not None and not dry_run:
+        # Even an update that changed nothing is recorded: its retry must replay it.
+        await idempotency.record(conn, config.org_id, retry, answer(result))
     return result
 
 

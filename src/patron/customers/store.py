@@ -8,19 +8,22 @@ customer belongs here too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from patron import errors
 from patron.customers import repository, writes
 from patron.customers.lookup import Lookup
-from patron.customers.model import Actor, Customer, ProfileKey, profile_label
+from patron.customers.model import Actor, Customer, Holder, ProfileKey, profile_label
 from patron.customers.planner import Plan, plan
 from patron.customers.resolve import Resolved
 from patron.db.driver import Connection
 from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
+
+Holders = Mapping[tuple[str, str], Sequence[Holder]]
+"""Who holds each (type, value) asked about, in every source of the org."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,43 @@ async def update_one(
 
     `accepts` checks the locked customer's version first (If-Match: the refusal, or None).
     """
+
+    def decide(customer: Customer, holders: Holders) -> Plan:
+        return plan(customer, resolved, problems, config, holders=holders, now=now, actor=actor)
+
+    return await change_one(
+        conn,
+        config,
+        target,
+        identifier_pairs(resolved),
+        decide,
+        problems,
+        actor=actor,
+        now=now,
+        request_id=request_id,
+        dry_run=dry_run,
+        accepts=accepts,
+    )
+
+
+async def change_one(
+    conn: Connection,
+    config: OrgConfig,
+    target: Target,
+    pairs: list[tuple[str, str]],
+    decide: Callable[[Customer, Holders], Plan],
+    problems: Problems,
+    *,
+    actor: Actor,
+    now: datetime,
+    request_id: str,
+    dry_run: bool = False,
+    accepts: Callable[[int], Problem | None] | None = None,
+) -> Updated:
+    """Lock and load the target, find who holds `pairs`, let `decide` plan, and store the plan.
+
+    Every write that changes a stored customer (the update, changeIdentifier) comes here.
+    """
     customer = await _lock_and_load(conn, config, target.lookup, target.customer_id, now)
     if isinstance(customer, Problem):
         raise ApiError([customer, *problems.errors], problems.warnings)
@@ -128,8 +168,8 @@ async def update_one(
     refusal = accepts(customer.version) if accepts is not None else None
     if refusal is not None:
         raise ApiError([refusal, *problems.errors], problems.warnings)
-    holders = await repository.holders(conn, config.org_id, identifier_pairs(resolved))
-    p = plan(customer, resolved, problems, config, holders=holders, now=now, actor=actor)
+    holders = await repository.holders(conn, config.org_id, pairs)
+    p = decide(customer, holders)
     if p.errors:
         raise ApiError(p.errors, p.warnings)
     if p.changed and not dry_run:

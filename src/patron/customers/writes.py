@@ -71,6 +71,14 @@ async def apply(
 
 
 _STATEMENTS = {
+    "removed_identifiers": (
+        "DELETE FROM identifiers WHERE org_id = $1 AND customer_id = $2 AND source = $3"
+        " AND account_id = $4 AND type = $5 AND value = $6"
+    ),
+    "released_owners": (
+        "DELETE FROM identifier_owners WHERE org_id = $1 AND customer_id = $2 AND type = $3"
+        " AND value = $4"
+    ),
     "new_profiles": (
         "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
         " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
@@ -80,6 +88,9 @@ _STATEMENTS = {
         "UPDATE profiles SET first_name = $5, last_name = $6, fields = $7, modified_at = $8,"
         " modified_by = $9, modified_by_type = $10"
         " WHERE org_id = $1 AND customer_id = $2 AND source = $3 AND account_id = $4"
+    ),
+    "owners": (
+        "INSERT INTO identifier_owners (org_id, customer_id, type, value) VALUES ($1, $2, $3, $4)"
     ),
     "identifiers": (
         "INSERT INTO identifiers (org_id, customer_id, source, account_id, type, value, position)"
@@ -179,6 +190,9 @@ async def insert_events(
 
 
 _RECORD = {
+    "removed_identifiers": "source text, account_id text, type text, value text",
+    "released_owners": "type text, value text",
+    "owners": "type text, value text",
     "new_profiles": "source text, account_id text, first_name text, last_name text, fields jsonb",
     "profiles": "source text, account_id text, first_name text, last_name text, fields jsonb",
     "identifiers": "source text, account_id text, type text, value text, position int",
@@ -192,6 +206,15 @@ _RECORD = {
 }
 
 _PARTS = {
+    "removed_identifiers": (
+        "DELETE FROM identifiers i USING {rows} WHERE i.org_id = $1 AND i.customer_id = $2"
+        " AND i.source = r.source AND i.account_id = r.account_id AND i.type = r.type"
+        " AND i.value = r.value"
+    ),
+    "released_owners": (
+        "DELETE FROM identifier_owners o USING {rows} WHERE o.org_id = $1 AND o.customer_id = $2"
+        " AND o.type = r.type AND o.value = r.value"
+    ),
     "new_profiles": (
         "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
         " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
@@ -202,6 +225,10 @@ _PARTS = {
         "UPDATE profiles p SET first_name = r.first_name, last_name = r.last_name, fields = r.fields,"
         " modified_at = $6, modified_by = $7, modified_by_type = $8 FROM {rows}"
         " WHERE p.org_id = $1 AND p.customer_id = $2 AND p.source = r.source AND p.account_id = r.account_id"
+    ),
+    "owners": (
+        "INSERT INTO identifier_owners (org_id, type, value, customer_id)"
+        " SELECT $1, r.type, r.value, $2 FROM {rows}"
     ),
     "identifiers": (
         "INSERT INTO identifiers (org_id, source, account_id, type, value, customer_id, position)"

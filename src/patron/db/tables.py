@@ -192,6 +192,20 @@ def _profile_fk() -> sa.ForeignKeyConstraint:
     )
 
 
+identifier_owners = sa.Table(
+    "identifier_owners",
+    metadata,
+    _org(),
+    sa.Column("type", sa.String(TYPE), nullable=False),
+    sa.Column("value", sa.String(VALUE), nullable=False),
+    sa.Column("customer_id", sa.BigInteger, nullable=False, autoincrement=False),
+    # SPEC 6 rules 4 and 12: one customer per (type, value) in an org, whatever the source. The
+    # customer may hold the value in several of its profiles; this row names it once, and goes
+    # with the last of them.
+    sa.PrimaryKeyConstraint("org_id", "type", "value"),
+    sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
+)
+
 identifiers = sa.Table(
     "identifiers",
     metadata,
@@ -381,6 +395,7 @@ import_runs = sa.Table(
 CUSTOMER_ROW_TABLES: tuple[str, ...] = (
     "customers",
     "profiles",
+    "identifier_owners",
     "identifiers",
     "comm_channels",
     "enrolments",
