@@ -228,3 +228,22 @@ def test_an_opt_out(
     expect(newest).to_contain_text("subscriptions[SMS:BULK]")
     expect(newest).to_contain_text(EDITOR[0])
     screens.take(page, "consent")
+
+
+def test_changing_a_mobile(
+    care: TestClient, server: str, new_page: Callable[[], Page], screens: Screens
+) -> None:
+    cid = register_care(care, firstName="Tom")
+    page = new_page()
+    sign_in(page, server, EDITOR)
+    page.goto(f"{server}/console/customers/{cid}")
+    row = page.get_by_test_id("profile-INSTORE").get_by_test_id("identifier-mobile")
+    row.get_by_label("new mobile").fill("9999000002")
+    row.get_by_role("button", name="Replace").click()
+    expect(page).to_have_url(f"{server}/console/customers/{cid}?saved=1")
+    expect(
+        page.get_by_test_id("profile-INSTORE").get_by_test_id("identifier-mobile")
+    ).to_contain_text("919999000002")
+    newest = page.get_by_test_id("history").locator("li").first
+    expect(newest).to_contain_text("profiles[INSTORE].identifiers[mobile:919999000001]")
+    screens.take(page, "mobile")

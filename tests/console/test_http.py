@@ -29,7 +29,12 @@ from tests.console.support import (
 from tests.security.support import from_address, own_app
 
 PAGES = ("/console", "/console/customers/{id}", "/console/customers/{id}/edit?profile=INSTORE")
-POSTS = ("/console/sign-out", "/console/customers/{id}/edit", "/console/customers/{id}/consent")
+POSTS = (
+    "/console/sign-out",
+    "/console/customers/{id}/edit",
+    "/console/customers/{id}/consent",
+    "/console/customers/{id}/identifier",
+)
 
 
 def _details(client: TestClient, customer_id: int) -> dict[str, object]:
@@ -393,3 +398,38 @@ def test_a_viewer_sees_consent_but_cannot_change_it(care: TestClient) -> None:
     assert response.status_code == 403
     assert f"({errors.CONSOLE_FORBIDDEN.code})" in response.text
     assert table_counts(care) == before
+
+
+def _identifier_form(console: Console, cid: int, id_type: str) -> dict[str, str]:
+    page = console.get(f"/console/customers/{cid}")
+    row = page.text.split(f'data-testid="identifier-{id_type}"')[1].split("</tr>")[0]
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', row))
+
+
+def test_a_mobile_is_replaced_through_change_identifier(care: TestClient) -> None:
+    cid = register_care(care)
+    console = sign_in(care, EDITOR)
+    form = _identifier_form(console, cid, "mobile")
+    assert (form["old"], form["profile"]) == ("919999000001", "INSTORE")
+    response = console.post(
+        f"/console/customers/{cid}/identifier", {**form, "new": "+91 99990-00002"}
+    )
+    assert (response.status_code, response.headers["location"]) == (
+        303,
+        f"/console/customers/{cid}?saved=1",
+    )
+    details = _details(care, cid)
+    assert details["profiles"][0]["identifiers"] == [  # type: ignore[index]
+        {"type": "mobile", "value": "919999000002"}
+    ]
+    history = care.get(f"/v2/customers/{cid}/changes", headers=CARE_AUTH).json()["data"]
+    assert history[0]["by"] == {"code": EDITOR[0], "type": "CONSOLE_USER"}
+    # The old number is free again: another customer may register it.
+    assert register_care(care) != cid
+    # An invalid number is refused with its catalogue code, and nothing changes.
+    again = console.post(
+        f"/console/customers/{cid}/identifier",
+        {**_identifier_form(console, cid, "mobile"), "new": "12"},
+    )
+    assert again.status_code == 400
+    assert f"({errors.INVALID_MOBILE_IDENTIFIER.code})" in again.text

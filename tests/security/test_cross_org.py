@@ -262,6 +262,7 @@ CONSOLE_ROUTES = {
     ("GET", "/console/customers/{customer_id}/edit"),
     ("POST", "/console/customers/{customer_id}/edit"),
     ("POST", "/console/customers/{customer_id}/consent"),
+    ("POST", "/console/customers/{customer_id}/identifier"),
 }
 """The member-care console: a till's credential opens none of it (below); tests/console shows
 that a console user of one org finds another org's customer nowhere."""

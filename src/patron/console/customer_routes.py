@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from patron import errors
 from patron.console import consent as console_consent
-from patron.console import edits, forms, pages, views
+from patron.console import edits, forms, identifiers, pages, views
 from patron.console.requests import (
     common,
     customer_id_of,
@@ -295,15 +295,49 @@ async def change_consent(customer_id: str, request: Request) -> Response:
             request_id=request.state.request_id,
         )
     except ApiError as exc:
-        stale = any(p.entry is errors.PRECONDITION_FAILED for p in exc.errors)
-        problem = (
-            Problem(
-                errors.PRECONDITION_FAILED,
-                "This customer was changed by someone else since you opened it, so nothing was "
-                "saved: reload the customer and try again.",
-            )
-            if stale
-            else exc.errors[0]
-        )
-        return refused(request, user, problem)
+        return refused(request, user, _stale_or(exc))
     return redirect(request, f"{PATH}/customers/{cid}?saved=1")
+
+
+@router.post(f"{PATH}/customers/{{customer_id}}/identifier")
+async def replace_identifier(customer_id: str, request: Request) -> Response:
+    """Replace a mobile or e-mail of one profile (editors only), If-Match guarded."""
+    user = await signed_in_user(request)
+    data = await posted(request, user)
+    if isinstance(data, Response):
+        return data
+    if not user.user.can_edit:
+        return _forbidden(request, user)
+    cid = customer_id_of(customer_id)
+    key = forms.parse_profile(data.get("profile", ""), user.config)
+    if cid is None or key is None:
+        return _not_found(request, user, customer_id)
+    id_type = data.get("type", "")
+    if id_type not in identifiers.REPLACEABLE:
+        return _not_found(request, user, customer_id)
+    try:
+        await identifiers.replace(
+            request.app.state.db,
+            user,
+            cid,
+            key,
+            id_type=id_type,
+            old=data.get("old", ""),
+            new=data.get("new", ""),
+            version=customer_id_of(data.get("version", "")),
+            request_id=request.state.request_id,
+        )
+    except ApiError as exc:
+        return refused(request, user, _stale_or(exc))
+    return redirect(request, f"{PATH}/customers/{cid}?saved=1")
+
+
+def _stale_or(exc: ApiError) -> Problem:
+    """The refusal to show: the conflict sentence for a stale page, else the first error."""
+    if any(p.entry is errors.PRECONDITION_FAILED for p in exc.errors):
+        return Problem(
+            errors.PRECONDITION_FAILED,
+            "This customer was changed by someone else since you opened it, so nothing was "
+            "saved: reload the customer and try again.",
+        )
+    return exc.errors[0]
