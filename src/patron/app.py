@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from patron import __version__, errors
 from patron.api.client_address import TrustedProxies
-from patron.api.openapi import install_openapi
+from patron.api.methods import allowed_methods
+from patron.api.openapi import IdLink, install_openapi
 from patron.api.responses import error_response
 from patron.auth.router import throttled_handler
 from patron.auth.service import Authenticator
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _install_handlers(app)
     _include_routers(app)
-    install_openapi(app)
+    install_openapi(app, links=_links())
     return app
 
 
@@ -144,6 +145,12 @@ def _include_routers(app: FastAPI) -> None:
     install_console(app)
 
 
+def _links() -> tuple[IdLink, ...]:
+    from patron.customers.router import LOOKUP_LINKS
+
+    return (LOOKUP_LINKS,)
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -160,7 +167,13 @@ def _install_handlers(app: FastAPI) -> None:
         entry = {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}.get(exc.status_code)
         if entry is None:
             entry = errors.INVALID_QUERY if exc.status_code == 400 else errors.INTERNAL
-        return error_response(ApiError.one(entry, str(exc.detail)))
+        headers = None
+        if exc.status_code == 405:
+            # Every method of the path, not only those of the route Starlette matched first.
+            matched = (exc.headers or {}).get("Allow", "").split(",")
+            paths = app.openapi().get("paths", {})
+            headers = {"Allow": allowed_methods(paths, request.url.path, filter(None, matched))}
+        return error_response(ApiError.one(entry, str(exc.detail)), headers)
 
     @app.exception_handler(DatabaseUnavailable)
     async def unavailable(request: Request, exc: DatabaseUnavailable) -> Response:

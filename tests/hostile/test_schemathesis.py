@@ -1,17 +1,20 @@
 """Schemathesis against the app's own /openapi.json, on every backend (SPEC 7: a 500 is a bug).
 
-The schema is read from the running in-process app and every operation gets generated requests
-in two modes: positive (values that fit the schema) and negative (values that break it), each
-authenticated as ACME's till (admin routes with the admin token). Every response must not be a
-5xx, must use a documented status and content type, and must match the documented schema; a
-negative request must be refused with a 4xx. A second, "anchored" pass pins the lookup to a
-registered customer so that generated bodies reach resolution, the planner and the repository
-instead of stopping at an unknown source or customer.
+First, the command docs/reliability.md gives: `schemathesis run --checks all` against patron over
+TCP, every phase (examples, coverage, fuzzing, stateful through the lookup's links), with the
+repository's schemathesis.toml and its check `nothing_optional_is_required`; bounded by
+`PATRON_FUZZ_RUN_EXAMPLES` (5) examples per operation and `PATRON_FUZZ_RUN_SECONDS` (35). A
+second run against the lookup's old document (its parameters optional) must fail.
 
-Requests go through the fixture's Starlette TestClient (the app's own event loop and database
-pool); schemathesis only generates the cases and checks the answers. Generation is bounded
-(`PATRON_FUZZ_EXAMPLES` per operation and mode, 25 by default) and derandomised, so a CI run is
-reproducible; `PATRON_FUZZ_RANDOM=1` draws fresh examples.
+Then in-process passes of generated requests, each authenticated as ACME's till (admin routes
+with the admin token, which the command's run does not send): the admin operations, positive
+(values that fit the schema) and negative (values that break it); and an "anchored" pass that
+pins the lookup to a registered customer so that generated bodies reach resolution, the planner
+and the repository. Every response must not be a 5xx, must use a documented status and content
+type, and must match the documented schema; a negative request must be refused with a 4xx.
+Requests go through the fixture's Starlette TestClient; schemathesis only generates the cases and
+checks the answers. Generation is bounded (`PATRON_FUZZ_EXAMPLES` per operation and mode, 25 by
+default) and derandomised, so a CI run is reproducible; `PATRON_FUZZ_RANDOM=1` draws fresh ones.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,6 +54,7 @@ from patron.db import tables
 from patron.db.driver import Connection
 from tests.builders import MOBILE, profile, register
 from tests.conftest import ACME, ACME_AUTH, ADMIN, CUSTOMER_TABLES, make_settings, run
+from tests.live import live_server
 
 MAX_EXAMPLES = int(os.environ.get("PATRON_FUZZ_EXAMPLES", "25"))
 DERANDOMIZE = os.environ.get("PATRON_FUZZ_RANDOM", "") != "1"
@@ -216,10 +223,12 @@ def schema(document: dict[str, Any]) -> Any:
     return _load(document)
 
 
-def _free(fuzz_org: str) -> Callable[[Any], dict[str, Any] | None]:
-    """Everything generated, except that admin writes go to a throw-away org."""
+def _admin(fuzz_org: str) -> Callable[[Any], dict[str, Any] | None]:
+    """The admin operations (the command's run sends a till's credential), writes to a throw-away org."""
 
     def overrides(operation: Any) -> dict[str, Any] | None:
+        if not operation.path.startswith("/admin/"):
+            return None
         if operation.method.upper() == "PUT" and operation.path == "/admin/orgs/{orgCode}":
             # Never let generated documents reconfigure the orgs the other tests rely on.
             return {"path_parameters": {"orgCode": fuzz_org}}
@@ -258,17 +267,17 @@ def customer_id(client: TestClient) -> Iterator[int]:
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
-def test_every_operation_survives_generated_requests(
+def test_admin_operations_survive_generated_requests(
     fuzz_client: TestClient, schema: Any, mode: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Free generation over every operation: no 5xx, and every answer as documented."""
-    tally = _fuzz(fuzz_client, schema, mode, _free(f"hostile-{uuid.uuid4().hex[:8]}"))
+    """Free generation over the admin operations: no 5xx, and every answer as documented."""
+    tally = _fuzz(fuzz_client, schema, mode, _admin(f"hostile-{uuid.uuid4().hex[:8]}"))
     with capsys.disabled():
         print(f"\n[schemathesis {mode}] {tally.summary()}")
     assert tally.server_errors == 0, tally.failures
     assert not tally.failures, "\n\n".join(tally.failures)
-    every = {result.ok().label for result in schema.get_all_operations()}
-    assert set(tally.by_operation) | set(tally.unsatisfiable) == every
+    admin = {r.ok().label for r in schema.get_all_operations() if "/admin/" in r.ok().label}
+    assert admin and set(tally.by_operation) | set(tally.unsatisfiable) == admin
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -370,3 +379,82 @@ def test_successful_answers_match_the_schema(
         media_type=None if body is None else "application/json",
     )
     case.validate_response(response, checks=CHECKS, headers=headers)
+
+
+# --- the schemathesis command itself, as docs/reliability.md runs it against `make serve` ------
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_EXAMPLES = os.environ.get("PATRON_FUZZ_RUN_EXAMPLES", "5")
+RUN_SECONDS = os.environ.get("PATRON_FUZZ_RUN_SECONDS", "35")
+PHASES = ("Examples", "Coverage", "Fuzzing", "Stateful")
+
+
+def _schemathesis(location: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`schemathesis run` from the repository (so schemathesis.toml and its hooks apply)."""
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        location,
+        "--checks",
+        "all",
+        "--header",
+        f"Authorization: {ACME_AUTH['Authorization']}",
+        "--max-examples",
+        RUN_EXAMPLES,
+        "--max-time",
+        RUN_SECONDS,
+        "--seed",
+        "1",
+        "--no-color",
+        *args,
+    ]
+    return subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=int(RUN_SECONDS) + 120
+    )
+
+
+@pytest.fixture
+def live_base(client: TestClient, database_url: str) -> Iterator[str]:
+    """patron over TCP on the session's database, its throttle out of the fuzzer's way."""
+    with live_server(
+        database_url, auth_failure_limit=10**9, auth_address_failure_limit=10**9
+    ) as base:
+        yield base
+    run(client, _wipe, write=True)
+
+
+def test_schemathesis_run_with_every_check_and_phase(live_base: str) -> None:
+    """The command of docs/reliability.md: every check, every phase, no failure."""
+    result = _schemathesis(f"{live_base}/openapi.json")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    for phase in PHASES:
+        assert f"✅ {phase}" in output, output[-3000:]
+    assert " passed" in output and "failure" not in output.split("SUMMARY")[-1], output[-3000:]
+
+
+def test_the_run_catches_an_optional_parameter_the_route_requires(
+    backend: str, live_base: str, document: dict[str, Any], tmp_path: Path
+) -> None:
+    """A check that cannot fail proves nothing: the lookup's old document (optional) is caught."""
+    if backend != "sqlite":
+        pytest.skip("the check is the same on every backend; once is proof enough")
+    old = copy.deepcopy(document)
+    for parameter in old["paths"]["/v2/customers/lookup"]["get"]["parameters"]:
+        parameter["required"] = False
+    location = tmp_path / "openapi.json"
+    location.write_text(json.dumps(old))
+    result = _schemathesis(
+        str(location),
+        "--url",
+        live_base,
+        "--include-path",
+        "/v2/customers/lookup",
+        "--include-method",
+        "GET",
+        "--phases",
+        "coverage",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "the document lets the request leave out what the server requires" in output

@@ -7,6 +7,7 @@ models' schemas and the shared error response to the document.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -62,7 +63,43 @@ def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any
     }
 
 
-def install_openapi(app: FastAPI) -> None:
+@dataclass(frozen=True, slots=True)
+class IdLink:
+    """OpenAPI links from an answer that names an id to every operation under a path with it.
+
+    Clients (and stateful testing) follow them: the lookup's `entity` is the `{customer_id}`
+    of every customer route. Targets are found in the finished document, so a route added
+    under `prefix` is linked without being listed here.
+    """
+
+    path: str
+    method: str
+    status: str
+    value: str
+    """A runtime expression, e.g. `$response.body#/entity`."""
+    parameter: str
+    prefix: str
+
+    def add_to(self, document: dict[str, Any]) -> None:
+        """Add the links to the source operation's response in `document`."""
+        paths: dict[str, dict[str, Any]] = document.get("paths", {})
+        links: dict[str, Any] = {}
+        for path, operations in paths.items():
+            if not path.startswith(self.prefix):
+                continue
+            for method, operation in operations.items():
+                links[operation["operationId"]] = {
+                    "operationRef": "#/paths/"
+                    + path.replace("~", "~0").replace("/", "~1")
+                    + f"/{method}",
+                    "parameters": {self.parameter: self.value},
+                    "description": f"{method.upper()} {path}, {self.parameter} from {self.value}",
+                }
+        response = paths[self.path][self.method]["responses"][self.status]
+        response["links"] = links
+
+
+def install_openapi(app: FastAPI, links: tuple[IdLink, ...] = ()) -> None:
     """Generate the document once, with the body models patron validates itself."""
 
     def openapi() -> dict[str, Any]:
@@ -86,6 +123,8 @@ def install_openapi(app: FastAPI) -> None:
             body = model.model_json_schema(by_alias=True, ref_template=_REF, mode="validation")
             components.update(body.pop("$defs", {}))
             components[name] = body
+        for link in links:
+            link.add_to(schema)
         app.openapi_schema = schema
         return schema
 

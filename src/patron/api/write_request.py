@@ -32,9 +32,15 @@ T = TypeVar("T")
 
 MAX_KEY_LENGTH = 255
 
-DRY_RUN = QueryParam("dryRun", "true: validate and plan, store nothing.")
-USE_ASYNC = QueryParam("use_async", "Accepted; the answer is the same.")
+# true or false in any case, as `_flag` reads them.
+_BOOLEAN = {"pattern": "^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"}
+DRY_RUN = QueryParam("dryRun", "true: validate and plan, store nothing.", schema=_BOOLEAN)
+USE_ASYNC = QueryParam("use_async", "Accepted; the answer is the same.", schema=_BOOLEAN)
 WRITE_FLAGS = (DRY_RUN, USE_ASYNC)
+
+# `*`, or a list (RFC 9110 8.8.3) naming at least one entity tag, as `_if_match` reads it.
+_TAG = r'(?:W/)?"[!#-~\x80-\xff]*"'
+_IF_MATCH_LIST = rf"^[ \t]*(?:\*|(?:,[ \t]*)*{_TAG}(?:[ \t]*,[ \t]*(?:{_TAG})?)*)[ \t]*$"
 
 # The headers of SPEC rule 13, read from the request by hand (a repeated header must be seen),
 # so declared for the OpenAPI document here.
@@ -45,7 +51,8 @@ _IDEMPOTENCY_KEY_PARAM: dict[str, Any] = {
     "description": "1-255 printable ASCII characters. Makes a retry safe: the same key with the "
     "same request replays the first response (with `Idempotent-Replayed: true`) for 24 hours; "
     "with another request it is a 409.",
-    "schema": {"type": "string"},
+    # Printable ASCII; the edges are not blanks, which HTTP strips from a header's value.
+    "schema": {"type": "string", "pattern": "^[!-~](?:[ -~]{0,253}[!-~])?$"},
 }
 _IF_MATCH_PARAM: dict[str, Any] = {
     "name": "If-Match",
@@ -53,7 +60,7 @@ _IF_MATCH_PARAM: dict[str, Any] = {
     "required": False,
     "description": 'Update only if the customer\'s ETag is one of these (`"3"`, a list, or `*`); '
     "otherwise 412.",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": _IF_MATCH_LIST},
 }
 PRECONDITION_FAILED: dict[int | str, dict[str, Any]] = {
     412: {"model": ErrorBody, "description": "If-Match does not match the customer's ETag"}

@@ -24,7 +24,7 @@ from patron.customers import consent_service, params
 from patron.customers.consent_render import consent_answer, subscriptions_wire
 from patron.customers.consent_schemas import ConsentIn, SubscriptionsOut, to_consent_request
 from patron.customers.consent_service import ConsentResult, ConsentTarget
-from patron.customers.params import LOOKUP, read_extra
+from patron.customers.params import LOOKUP, WRITE_LOOKUP, read_extra
 from patron.errors import ApiError, Problems
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
@@ -103,7 +103,7 @@ async def subscriptions_by_lookup(request: Request) -> Response:
 @router.post(
     "/v2/customers/lookup/subscriptions",
     responses={200: {"model": SubscriptionsOut}, **PRECONDITION_FAILED},
-    openapi_extra=write_extra(ConsentIn, *LOOKUP, *WRITE_FLAGS, conditional=True),
+    openapi_extra=write_extra(ConsentIn, *WRITE_LOOKUP, *WRITE_FLAGS, conditional=True),
 )
 async def change_subscriptions_by_lookup(request: Request) -> Response:
     """Record opt-ins and opt-outs of a customer found by identifier, with their provenance."""

@@ -25,7 +25,11 @@ from patron.errors import ApiError, Problems
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
 
-PROGRAM_ID = QueryParam("programId", "Only this program's entry (a program id of the org).")
+PROGRAM_ID = QueryParam(
+    "programId",
+    "Only this program's entry (a program id of the org).",
+    schema={"pattern": "^[0-9]{1,18}$"},
+)
 
 
 def _program_id(request: Request, problems: Problems) -> int | None:

@@ -17,18 +17,49 @@ from patron.api.query import QueryParam
 from patron.customers.embed import DESCRIPTION as EMBED_DESCRIPTION
 from patron.customers.lookup import Lookup, parse_lookup, profile_selector
 from patron.customers.model import ProfileKey
+from patron.customers.schemas import EXAMPLE_MOBILE
 from patron.customers.store import Target
 from patron.errors import ApiError, Problems
-from patron.orgs.model import OrgConfig
+from patron.orgs.model import IDENTIFIER_TYPES, SOURCES, OrgConfig
 
 MAX_ID = 2**63 - 1
 
-SOURCE = QueryParam("source", "A source of the org, case-insensitive.")
+# What the document can say of a value is the same for every org: the names of sources and
+# identifier types. Whether the org enables that source, has that account, or the value is a
+# valid mobile number is checked by the route (400 with the catalogue code).
+SOURCE = QueryParam(
+    "source",
+    "A source the org enables, case-insensitive; ALL reads every profile.",
+    schema={"enum": [*SOURCES, "ALL"]},
+    example="INSTORE",
+)
+WRITE_SOURCE = QueryParam(
+    "source",
+    "A source the org enables, case-insensitive: the profile the update defaults to.",
+    required=True,
+    schema={"enum": list(SOURCES)},
+    example="INSTORE",
+)
 ACCOUNT_ID = QueryParam("accountId", "Required when the source has accounts.")
-IDENTIFIER_NAME = QueryParam("identifierName", "An identifier type, e.g. mobile.")
-IDENTIFIER_VALUE = QueryParam("identifierValue", "Normalised like stored values.")
+IDENTIFIER_NAME = QueryParam(
+    "identifierName",
+    "An identifier type, e.g. mobile.",
+    required=True,
+    schema={"enum": list(IDENTIFIER_TYPES)},
+    example="mobile",
+)
+IDENTIFIER_VALUE = QueryParam(
+    "identifierValue",
+    "Normalised like stored values.",
+    required=True,
+    schema={"pattern": r"^[^\u0000]*\S[^\u0000]*$"},
+    example=EXAMPLE_MOBILE,
+)
 EMBED = QueryParam("embed", EMBED_DESCRIPTION)
-LOOKUP = (SOURCE, ACCOUNT_ID, IDENTIFIER_NAME, IDENTIFIER_VALUE)
+LOOKUP = (SOURCE.needed(), ACCOUNT_ID, IDENTIFIER_NAME, IDENTIFIER_VALUE)
+"""The lookup of the read routes (SPEC 5.1): `source=ALL` searches every source."""
+WRITE_LOOKUP = (WRITE_SOURCE, ACCOUNT_ID, IDENTIFIER_NAME, IDENTIFIER_VALUE)
+"""The lookup of an update, which names one profile."""
 
 
 def read_extra(*params: QueryParam) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patron.api.openapi import ERROR_RESPONSES
+from patron.api.openapi import ERROR_RESPONSES, IdLink
 from patron.api.responses import JsonResponse
 from patron.api.write_request import (
     PRECONDITION_FAILED,
@@ -31,7 +31,15 @@ from patron.auth.deps import CallerDep
 from patron.conditions import REPLAY_HEADER, StoredResponse
 from patron.customers import params, service
 from patron.customers.embed import Embeds, apply_embeds, parse_embed
-from patron.customers.params import ACCOUNT_ID, EMBED, LOOKUP, SOURCE, read_extra
+from patron.customers.params import (
+    ACCOUNT_ID,
+    EMBED,
+    LOOKUP,
+    SOURCE,
+    WRITE_LOOKUP,
+    WRITE_SOURCE,
+    read_extra,
+)
 from patron.customers.render import customer_wire, etag, history_wire, write_answer
 from patron.customers.schemas import (
     CustomerOut,
@@ -47,6 +55,16 @@ from patron.customers.schemas import (
 from patron.customers.store import Target
 
 router = APIRouter(tags=["customers"], responses=ERROR_RESPONSES)
+
+LOOKUP_LINKS = IdLink(
+    path="/v2/customers/lookup",
+    method="get",
+    status="200",
+    value="$response.body#/entity",
+    parameter="customer_id",
+    prefix="/v2/customers/{customer_id}",
+)
+"""The lookup's answer leads to every route of the customer it found."""
 
 
 def _answer(result: service.WriteResult) -> StoredResponse:
@@ -128,7 +146,7 @@ async def customer_details_by_lookup(request: Request) -> Response:
 @router.put(
     "/v2/customers/lookup",
     responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
-    openapi_extra=write_extra(CustomerUpdateIn, *LOOKUP, *WRITE_FLAGS, conditional=True),
+    openapi_extra=write_extra(CustomerUpdateIn, *WRITE_LOOKUP, *WRITE_FLAGS, conditional=True),
 )
 async def update_customer_by_lookup(request: Request) -> Response:
     """Update Customer Details by lookup: change a customer found by identifier, atomically."""
@@ -155,7 +173,9 @@ async def customer_details(customer_id: str, request: Request) -> Response:
 @router.put(
     "/v2/customers/{customer_id}",
     responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
-    openapi_extra=write_extra(CustomerUpdateIn, SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True),
+    openapi_extra=write_extra(
+        CustomerUpdateIn, WRITE_SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
+    ),
 )
 async def update_customer(customer_id: str, request: Request) -> Response:
     """The same update as by lookup, the customer named by id; `source` names the default profile."""
@@ -189,7 +209,7 @@ async def _update(
     "/v2/customers/{customer_id}/changeIdentifier",
     responses={200: {"model": WriteOut}, **PRECONDITION_FAILED},
     openapi_extra=write_extra(
-        IdentifierChangeIn, SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
+        IdentifierChangeIn, WRITE_SOURCE, ACCOUNT_ID, *WRITE_FLAGS, conditional=True
     ),
 )
 async def change_identifier(customer_id: str, request: Request) -> Response:

@@ -23,6 +23,7 @@ from patron.customers.requests import (
     IdentifierReq,
     ProfileReq,
 )
+from patron.orgs.model import CHANNEL_TYPES, IDENTIFIER_TYPES, SOURCES
 
 MAX_STRING = 1024
 MAX_PROFILES = 20
@@ -60,14 +61,20 @@ class WireModel(BaseModel):
 class IdentifierIn(WireModel):
     """An identifier to add: `{type, value}`."""
 
-    type: str
+    type: str = Field(
+        description="An identifier type, case-insensitive.",
+        json_schema_extra={"enum": list(IDENTIFIER_TYPES)},
+    )
     value: IdValue
 
 
 class ChannelIn(WireModel):
     """A communication channel to add or change."""
 
-    type: str
+    type: str = Field(
+        description="A channel type, case-insensitive.",
+        json_schema_extra={"enum": list(CHANNEL_TYPES)},
+    )
     value: IdValue
     primary: BoolLike | None = None
     verified: BoolLike | None = None
@@ -122,6 +129,10 @@ class EnrolmentIn(WireModel):
 class CustomerUpdateIn(WireModel):
     """Body of `PUT /v2/customers/lookup` and `PUT /v2/customers/{id}`: every key optional."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"profiles": [{"firstName": "Thomas"}]}]}
+    )
+
     loyalty_type: str | None = None
     loyalty_info: LoyaltyInfoIn | None = None
     profiles: list[ProfileIn] | None = Field(None, max_length=MAX_PROFILES)
@@ -135,8 +146,46 @@ class CustomerUpdateIn(WireModel):
     loyalty_program_enrollments: list[EnrolmentIn] | None = Field(None, max_length=MAX_ENROLMENTS)
 
 
+EXAMPLE_MOBILE = "919876543210"
+"""The mobile of the document's examples: the registration example's, found by the lookups'."""
+
+_REGISTRATION_EXAMPLE = {
+    "profiles": [
+        {
+            "source": "INSTORE",
+            "firstName": "Tom",
+            "lastName": "Sawyer",
+            "identifiers": [
+                {"type": "mobile", "value": EXAMPLE_MOBILE},
+                {"type": "email", "value": "tom@example.com"},
+            ],
+        }
+    ]
+}
+
+
+def _registration_schema(schema: dict[str, Any]) -> None:
+    """Declare that a registration's profiles name sources (8012), one with an identifier (8131)."""
+    profiles = schema["properties"]["profiles"]
+    listed = next(s for s in profiles.pop("anyOf") if s.get("type") == "array")
+    with_identifier = {
+        "type": "object",
+        "required": ["identifiers"],
+        "properties": {"identifiers": {"type": "array", "minItems": 1}},
+    }
+    # Every profile of a registration names its source: there is no lookup to default to.
+    sourced = {"required": ["source"], "properties": {"source": {"enum": list(SOURCES)}}}
+    listed["items"] = {"allOf": [listed["items"], sourced]}
+    profiles.pop("default", None)
+    profiles.update({**listed, "minItems": 1, "contains": with_identifier})
+    schema["required"] = ["profiles"]
+    schema["examples"] = [_REGISTRATION_EXAMPLE]
+
+
 class CustomerRegisterIn(CustomerUpdateIn):
     """Body of `POST /v2/customers`: the keys of an update; at least one profile with an identifier."""
+
+    model_config = ConfigDict(json_schema_extra=_registration_schema)
 
 
 class IdentifierChangeIn(WireModel):
