@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint format bench docs clean
+.PHONY: serve test lint format bench docs screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ docs: $(STAMP)  ## regenerate docs/errors.md, docs/org-config.md, and the genera
 	$(BIN)/patron org docs > docs/org-config.md
 	$(BIN)/patron docs settings --update docs/operations.md
 	$(BIN)/patron docs metrics --update docs/observability.md
+
+screenshots: $(STAMP)  ## regenerate docs/console/*.png from the console's browser tests (needs /usr/bin/chromium)
+	mkdir -p docs/console
+	PATRON_SCREENSHOTS=docs/console $(BIN)/pytest tests/console/test_browser.py -q -k sqlite
 
 BENCH_CUSTOMERS ?= 1000000
 

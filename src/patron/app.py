@@ -127,6 +127,7 @@ def create_app_from_env() -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from patron.auth.deps import ADMIN
     from patron.auth.router import router as auth_router
+    from patron.console.router import install as install_console
     from patron.customers.consent_router import router as consent_router
     from patron.customers.loyalty_router import router as loyalty_router
     from patron.customers.router import router as customers_router
@@ -140,6 +141,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(auth_router)
     app.include_router(orgs_router, dependencies=[ADMIN])
     app.include_router(operations_router)
+    # The member-care console: its own pages, last, off the API's hot path.
+    install_console(app)
 
 
 def _links() -> tuple[IdLink, ...]:

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         description="Longest one PostgreSQL unit of work may take, from waiting for a pooled "
         "connection to the commit; past it the request gets 503 (code 8114).",
     )
+    console_session_seconds: int = Field(
+        default=8 * 3600,
+        ge=60,
+        le=7 * 86400,
+        description="Lifetime of a member-care console session, from sign-in (docs/console.md).",
+    )
     max_header_bytes: int = Field(
         default=16384,
         ge=1024,

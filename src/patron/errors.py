@@ -296,7 +296,7 @@ CREDENTIAL_TAKEN = _e(
     8162,
     "CREDENTIAL_TAKEN",
     409,
-    "A till code or OAuth key of the document is held by another org (in any case).",
+    "A till code, OAuth key or console login of the document is held by another org (in any case).",
 )
 INVALID_ORG_DOCUMENT = _e(
     8163,
@@ -412,6 +412,21 @@ NO_DEFAULT_PROGRAM = _w(
     8406,
     "NO_DEFAULT_PROGRAM",
     "The customer became `loyalty` but the org has no default program to enrol them in.",
+)
+
+# --- the member-care console (docs/console.md) -------------------------------------------
+CONSOLE_FORBIDDEN = _e(
+    8190,
+    "CONSOLE_FORBIDDEN",
+    403,
+    "A console user whose role is viewer asked for an editor's action (a change to a customer).",
+)
+CONSOLE_CSRF = _e(
+    8191,
+    "CONSOLE_CSRF",
+    403,
+    "A console form was sent without the anti-forgery token of the signed-in session, or with "
+    "another session's; nothing was done.",
 )
 
 AMBIGUOUS_LOOKUP = _w(

@@ -42,6 +42,7 @@ def small_doc(code: str, **changes: Any) -> dict[str, Any]:
                 ],
             }
         ],
+        "consoleUsers": [{"login": f"{code}.agent", "password": PASSWORD, "role": "editor"}],
     }
     doc.update(copy.deepcopy(changes))
     return doc

@@ -96,6 +96,7 @@ def test_create_then_get_round_trip_without_secrets(client: TestClient) -> None:
             }
         ],
         "subscriptionDefaults": {"TRANS": "OPTIN", "BULK": "OPTIN"},
+        "consoleUsers": [{"login": f"{code}.agent", "role": "editor"}],
     }
     OrgView.model_validate(created)  # the documented response model describes it
     assert not {"password", "secret", "passwordHash", "secretHash"} & set(keys_anywhere(created))
@@ -313,6 +314,7 @@ def test_openapi_documents_the_admin_routes(client: TestClient) -> None:
         "customFields",
         "programs",
         "subscriptionDefaults",
+        "consoleUsers",
     } == set(document["properties"])
     assert document["additionalProperties"] is False
     assert route["put"]["description"] and route["get"]["description"]

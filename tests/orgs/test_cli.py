@@ -73,6 +73,13 @@ def test_demo_org_is_applied_then_unchanged(db_url: str) -> None:
         "preferred_language", "children", "annual_income", "is_vip",
     ]  # fmt: skip
     assert list(config.custom_fields) == ["employee", "favourite_colour", "shoe_size"]
+    users = config.console_users
+    assert {login: u.role for login, u in users.items()} == {
+        "demo.care": "editor",
+        "demo.viewer": "viewer",
+    }
+    assert verify_secret(users["demo.care"].password_hash, "demo-care-123")
+    assert verify_secret(users["demo.viewer"].password_hash, "demo-viewer-123")
     assert config.custom_fields["shoe_size"].data_type == "INTEGER"
     program = config.default_program
     assert program is not None and program.program_id == 1016 and program.name == "Demo Rewards"

@@ -252,6 +252,20 @@ PUBLIC_ROUTES = {
     ("GET", "/readyz"),
 }
 """Documentation and operator routes: served to anyone, they hold no customer data."""
+CONSOLE_ROUTES = {
+    ("GET", "/console"),
+    ("GET", "/console/sign-in"),
+    ("POST", "/console/sign-in"),
+    ("POST", "/console/sign-out"),
+    ("GET", "/console/static/{name}"),
+    ("GET", "/console/customers/{customer_id}"),
+    ("GET", "/console/customers/{customer_id}/edit"),
+    ("POST", "/console/customers/{customer_id}/edit"),
+    ("POST", "/console/customers/{customer_id}/consent"),
+    ("POST", "/console/customers/{customer_id}/identifier"),
+}
+"""The member-care console: a till's credential opens none of it (below); tests/console shows
+that a console user of one org finds another org's customer nowhere."""
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -266,8 +280,26 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 def test_every_route_is_covered(client: TestClient) -> None:
     app: FastAPI = client.app  # type: ignore[assignment]
-    covered = set(CUSTOMER_ROUTES) | ADMIN_ROUTES | {TOKEN_ROUTE} | PUBLIC_ROUTES
+    covered = set(CUSTOMER_ROUTES) | ADMIN_ROUTES | {TOKEN_ROUTE} | PUBLIC_ROUTES | CONSOLE_ROUTES
     assert app_routes(app) == covered, "give every new route a cross-org probe in this file"
+
+
+def test_a_till_credential_opens_no_console_page(client: TestClient, acme_target: Target) -> None:
+    # The console knows only its own session cookie: another org's till, and ACME's own, are
+    # answered exactly as no credential at all, with the way to the sign-in page.
+    cid = acme_target.customer_id
+    for method, path in sorted(CONSOLE_ROUTES):
+        if path in ("/console/sign-in", "/console/static/{name}"):
+            continue
+        url = path.replace("{customer_id}", cid)
+        answers = [
+            client.request(method, url, headers=auth, follow_redirects=False)
+            for auth in (GLOBEX_AUTH, ACME_AUTH, {})
+        ]
+        assert {(a.status_code, a.headers.get("location")) for a in answers} == {
+            (303, "/console/sign-in")
+        }, url
+        assert not any(ACME_IDS["mobile"] in a.text for a in answers)
 
 
 @pytest.fixture

@@ -122,6 +122,12 @@ def demo(
     code, doc = asyncio.run(apply_file(org_file, settings.database_url))
     till = doc["tills"][0]
     base = f"http://{settings.host}:{settings.port}"
+    care = next(iter(doc.get("consoleUsers", [])), None)
+    console = (
+        [f"  console      {base}/console   (sign in as {care['login']} / {care['password']})"]
+        if care
+        else []
+    )
     typer.echo(
         "\n".join(
             [
@@ -131,6 +137,7 @@ def demo(
                 f"  till         {till['code']} / password {till['password']}",
                 f"  Basic header Authorization: Basic {_basic(till['code'], till['password'])}",
                 f"  admin token  {settings.admin_token}",
+                *console,
                 "",
                 "Try:",
                 f"  curl -s -H 'Authorization: Basic {_basic(till['code'], till['password'])}' \\",

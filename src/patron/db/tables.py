@@ -29,6 +29,8 @@ SOURCE = 20
 ACCOUNT = 64
 TYPE = 20
 VALUE = 150
+ACTOR_TYPE = 20
+"""`TILL`, `CONSOLE_USER`: who made a change (history, profile attribution)."""
 
 customer_id_seq = sa.Sequence("customer_id_seq", metadata=metadata)
 
@@ -130,6 +132,21 @@ tiers = sa.Table(
     sa.ForeignKeyConstraint(["org_id", "program_id"], ["programs.org_id", "programs.program_id"]),
 )
 
+console_users = sa.Table(
+    "console_users",
+    metadata,
+    _org(),
+    sa.Column("login", sa.String(CODE), nullable=False),
+    # The login lower-cased: logins are unique across orgs ignoring case (checked when a
+    # document is applied, like till codes), and sign-in finds the org by it.
+    sa.Column("login_key", sa.String(CODE), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "login"),
+    sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
+    sa.Index("ix_console_users_login_key", "login_key"),
+)
+
 customers = sa.Table(
     "customers",
     metadata,
@@ -159,10 +176,10 @@ profiles = sa.Table(
     sa.Column("fields", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(CODE), nullable=False),
-    sa.Column("created_by_type", sa.String(10), nullable=False),
+    sa.Column("created_by_type", sa.String(ACTOR_TYPE), nullable=False),
     sa.Column("modified_at", Timestamp, nullable=False),
     sa.Column("modified_by", sa.String(CODE), nullable=False),
-    sa.Column("modified_by_type", sa.String(10), nullable=False),
+    sa.Column("modified_by_type", sa.String(ACTOR_TYPE), nullable=False),
     sa.PrimaryKeyConstraint("org_id", "customer_id", "source", "account_id"),
     sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
 )
@@ -278,7 +295,7 @@ customer_history = sa.Table(
     sa.Column("at", Timestamp, nullable=False),
     sa.Column("request_id", sa.String(CODE), nullable=False),
     sa.Column("actor_code", sa.String(CODE), nullable=False),
-    sa.Column("actor_type", sa.String(10), nullable=False),
+    sa.Column("actor_type", sa.String(ACTOR_TYPE), nullable=False),
     sa.Column("changes", Json, nullable=False),
     # Why and where a consent change was made (reason, campaign, communication, sources);
     # NULL for writes that carry no provenance beyond who and when.

@@ -138,6 +138,24 @@ class OAuthClient:
     till: str
 
 
+CONSOLE_ROLES = ("viewer", "editor")
+"""Roles of console users: a viewer reads, an editor also changes customers."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    """A member-care console user; `password_hash` is argon2 of the password itself."""
+
+    login: str
+    password_hash: str
+    role: str
+
+    @property
+    def can_edit(self) -> bool:
+        """Whether this user may change customers (editors only)."""
+        return self.role == "editor"
+
+
 @dataclass(frozen=True, slots=True)
 class OrgConfig:
     """Everything the service needs to know about one org to serve its requests."""
@@ -156,6 +174,13 @@ class OrgConfig:
     programs: dict[int, Program] = field(default_factory=dict)
     subscription_defaults: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CONSENT))
     """Per priority (TRANS, BULK), the consent a customer has before anyone records one."""
+    console_users: dict[str, ConsoleUser] = field(default_factory=dict)
+    """Keyed by login as written; logins are unique ignoring case (`console_user`)."""
+
+    def console_user(self, login: str) -> ConsoleUser | None:
+        """The console user whose login is `login`, ignoring case."""
+        wanted = login.lower()
+        return next((u for u in self.console_users.values() if u.login.lower() == wanted), None)
 
     @property
     def default_program(self) -> Program | None:

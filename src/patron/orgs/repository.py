@@ -15,6 +15,7 @@ from typing import Any
 from patron.db.driver import Connection
 from patron.orgs.model import (
     SOURCES,
+    ConsoleUser,
     DataType,
     FieldDef,
     OAuthClient,
@@ -49,6 +50,7 @@ _TABLES: tuple[_Table, ...] = (
     _Table("field_definitions", ("kind", "name"), ("data_type", "enum_values", "position")),
     _Table("programs", ("program_id",), ("name", "is_default")),
     _Table("tiers", ("program_id", "number"), ("name",)),
+    _Table("console_users", ("login",), ("login_key", "password_hash", "role")),
 )
 
 
@@ -75,6 +77,9 @@ async def load_config(conn: Connection, org_id: OrgId) -> OrgConfig | None:
     till_rows = await conn.fetch("SELECT code, password_hash FROM tills WHERE org_id = $1", org_id)
     client_rows = await conn.fetch(
         "SELECT client_key, secret_hash, till_code FROM oauth_clients WHERE org_id = $1", org_id
+    )
+    user_rows = await conn.fetch(
+        "SELECT login, password_hash, role FROM console_users WHERE org_id = $1", org_id
     )
     field_rows = await conn.fetch(
         "SELECT kind, name, data_type, enum_values FROM field_definitions WHERE org_id = $1"
@@ -122,6 +127,10 @@ async def load_config(conn: Connection, org_id: OrgId) -> OrgConfig | None:
                 pid: Program(pid, name, default, tiers)
                 for pid, (name, default, tiers) in programs.items()
             },
+            console_users={
+                r["login"]: ConsoleUser(r["login"], r["password_hash"], r["role"])
+                for r in user_rows
+            },
             subscription_defaults={
                 "TRANS": org["subscription_trans"],
                 "BULK": org["subscription_bulk"],
@@ -151,6 +160,7 @@ def canonical(config: OrgConfig) -> OrgConfig:
             pid: Program(p.program_id, p.name, p.default, dict(sorted(p.tiers.items())))
             for pid, p in sorted(config.programs.items())
         },
+        console_users=dict(sorted(config.console_users.items())),
         subscription_defaults=dict(config.subscription_defaults),
     )
 
@@ -181,6 +191,8 @@ def _rows(config: OrgConfig | None) -> dict[str, Rows]:
         rows["programs"][(program.program_id,)] = (program.name, program.default)
         for tier in program.tiers.values():
             rows["tiers"][(program.program_id, tier.number)] = (tier.name,)
+    for user in config.console_users.values():
+        rows["console_users"][(user.login,)] = (user.login.lower(), user.password_hash, user.role)
     return rows
 
 
@@ -293,6 +305,37 @@ async def credentials_held_elsewhere(
         )
         clients = {r["client_key"].lower(): (r["client_key"], OrgId(r["org_id"])) for r in rows}
     return tills, clients
+
+
+async def console_logins_held_elsewhere(
+    conn: Connection, org_id: OrgId, logins: Sequence[str]
+) -> dict[str, tuple[str, OrgId]]:
+    """Which other org holds each of these console logins, in any case.
+
+    Keyed by the lower-cased login (the stored `login_key`), each with the spelling stored and
+    the org holding it, like `credentials_held_elsewhere`.
+    """
+    if not logins:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT login, login_key, org_id FROM console_users"
+        f" WHERE {_in_list(conn, 'login_key', 2)} AND org_id <> $1",
+        org_id,
+        sorted({login.lower() for login in logins}),
+    )
+    return {r["login_key"]: (r["login"], OrgId(r["org_id"])) for r in rows}
+
+
+async def console_user_org(conn: Connection, login: str) -> OrgId | None:
+    """The org whose console user signs in as `login` (ignoring case), or None.
+
+    The one query of the console that searches across orgs: a sign-in names no org. Should two
+    orgs ever hold one login anyway, refusing is safer than picking a tenant.
+    """
+    rows = await conn.fetch(
+        "SELECT org_id FROM console_users WHERE login_key = $1 LIMIT 2", login.lower()
+    )
+    return OrgId(rows[0]["org_id"]) if len(rows) == 1 else None
 
 
 async def enrolled_tiers(

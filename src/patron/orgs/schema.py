@@ -16,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from pydantic.alias_generators import to_camel
 
 from patron import errors
-from patron.orgs.model import CONSENT_TYPES, DEFAULT_CONSENT, SOURCES, DataType, OrgConfig
+from patron.orgs.model import (
+    CONSENT_TYPES,
+    CONSOLE_ROLES,
+    DEFAULT_CONSENT,
+    SOURCES,
+    DataType,
+    OrgConfig,
+)
 
 NAME_MAX = 200
 CREDENTIAL_MAX = 128
@@ -87,6 +94,24 @@ class OrgOAuthClient(_Section):
         description=f"{SECRET_MIN}-{SECRET_MAX} characters. Stored only as an argon2 hash; never returned."
     )
     till: StrictStr = Field(description="The code of one of this document's tills.")
+
+
+class OrgConsoleUser(_Section):
+    """A member-care staff member who signs in to the console at `/console` with login and password."""
+
+    login: StrictStr = Field(
+        description=(
+            f"{_CREDENTIAL_RULE}; unique in the document and across all orgs, ignoring case "
+            "(the sign-in form asks only for login and password, so the login names the org)."
+        )
+    )
+    password: StrictStr = Field(
+        description=f"{SECRET_MIN}-{SECRET_MAX} characters. Stored only as an argon2 hash; never returned."
+    )
+    role: StrictStr = Field(
+        description="`viewer` finds and reads customers; `editor` may also change them.",
+        json_schema_extra={"enum": list(CONSOLE_ROLES)},
+    )
 
 
 _NAME_RULE = f"1-{NAME_MAX} characters, not blank, without control characters."
@@ -194,6 +219,9 @@ class OrgDocument(_Section):
             "a priority left out (or the whole key) is `OPTIN`."
         ),
     )
+    console_users: list[OrgConsoleUser] = Field(
+        default_factory=list, description="Staff of the member-care console (docs/console.md)."
+    )
 
 
 class StoredTill(_Section):
@@ -209,6 +237,13 @@ class StoredOAuthClient(_Section):
     till: str
 
 
+class StoredConsoleUser(_Section):
+    """A console user as the admin API returns it: no password."""
+
+    login: str
+    role: str
+
+
 class OrgView(OrgDocument):
     """What `GET`/`PUT /admin/orgs/{orgCode}` answer: the stored document without secrets."""
 
@@ -216,6 +251,7 @@ class OrgView(OrgDocument):
     config_version: int = Field(description="Bumped by 1 by every apply that changes something.")
     tills: list[StoredTill] = Field(default_factory=list)  # type: ignore[assignment]
     oauth_clients: list[StoredOAuthClient] = Field(default_factory=list)  # type: ignore[assignment]
+    console_users: list[StoredConsoleUser] = Field(default_factory=list)  # type: ignore[assignment]
 
 
 def config_to_wire(config: OrgConfig) -> dict[str, Any]:
@@ -254,6 +290,7 @@ def config_to_wire(config: OrgConfig) -> dict[str, Any]:
             for p in config.programs.values()
         ],
         "subscriptionDefaults": dict(config.subscription_defaults),
+        "consoleUsers": [{"login": u.login, "role": u.role} for u in config.console_users.values()],
     }
 
 
@@ -270,9 +307,10 @@ exactly that configuration:
 - `PUT /admin/orgs/{{orgCode}}` with `Authorization: Bearer <PATRON_ADMIN_TOKEN>` and the document as
   a JSON body (it may repeat the code in a top-level `orgCode` key, which must then match the
   path); `GET /admin/orgs/{{orgCode}}` returns it. Both answer the stored document without
-  passwords or secrets (tills as `{{"code"}}`, OAuth clients as `{{"key", "till"}}`), plus `orgCode`
-  and `configVersion`. Sources are listed in the order of the source list below, accounts, tills,
-  OAuth clients and programs sorted, fields in the order of the document.
+  passwords or secrets (tills as `{{"code"}}`, OAuth clients as `{{"key", "till"}}`, console
+  users as `{{"login", "role"}}`), plus `orgCode` and `configVersion`. Sources are listed in the
+  order of the source list below, accounts, tills, OAuth clients, programs and console users
+  sorted, fields in the order of the document.
 - `patron org apply FILE` (YAML or JSON) does the same from the command line, on the database of
   `--database-url` / `PATRON_DATABASE_URL` (run `patron migrate` first). The file names its org
   with a top-level `orgCode` key (the only key allowed besides the document's), or the command
@@ -287,7 +325,7 @@ exactly that configuration:
 `configVersion`; any real change bumps it by 1 (a new org starts at 1), and every API process
 serves the new configuration within `PATRON_CONFIG_CACHE_SECONDS`. Passwords and secrets are
 stored only as argon2 hashes: a till's is the hash of the md5 hex of its password (what clients
-send). When a stored hash still matches the document's password it is kept (not re-salted), so
+send), a console user's the hash of the password itself. When a stored hash still matches the document's password it is kept (not re-salted), so
 re-applying a document writes nothing.
 
 **Validation.** A document is checked completely before anything is written, and a bad one gets
@@ -295,8 +333,8 @@ a 400 that lists every problem with its field path (`tills[0].code`): wrong JSON
 missing keys with the codes of the shape errors ({WRONG_TYPE}, {REQUIRED}), unknown keys and broken
 rules with code {INVALID_ORG_DOCUMENT}. Then, in the same transaction that writes it:
 
-- a till code or OAuth key held by another org, in any case (`ALPHA.TILL` when another org has
-  `alpha.till`), is refused with 409, code {CREDENTIAL_TAKEN}, naming each;
+- a till code, OAuth key or console login held by another org, in any case (`ALPHA.TILL` when
+  another org has `alpha.till`), is refused with 409, code {CREDENTIAL_TAKEN}, naming each;
 - removing a program, or a tier, that customers are enrolled in is refused with 409, code {CONFIG_IN_USE}.
 
 Removing a source, an account or a field keeps the customers' stored data; it is simply no longer
@@ -370,6 +408,7 @@ def document_markdown() -> str:
         OrgProgram,
         OrgTier,
         OrgSubscriptionDefaults,
+        OrgConsoleUser,
     )
     for model in order:
         lines.extend(_section(model.__name__, defs[model.__name__]))

@@ -15,6 +15,7 @@ from patron.db.driver import Connection, Database
 from patron.errors import ApiError, Problem
 from patron.orgs import repository, validation
 from patron.orgs.model import (
+    ConsoleUser,
     DataType,
     FieldDef,
     OAuthClient,
@@ -67,8 +68,8 @@ def _version(config: OrgConfig | None) -> int | None:
     return None if config is None else config.version
 
 
-Hashes = tuple[dict[str, str], dict[str, str]]
-"""Till code -> password hash, OAuth key -> secret hash."""
+Hashes = tuple[dict[str, str], dict[str, str], dict[str, str]]
+"""Till code -> password hash, OAuth key -> secret hash, console login -> password hash."""
 
 
 def _keep_or_hash(stored_hash: str | None, secret: str) -> str:
@@ -79,7 +80,8 @@ def _keep_or_hash(stored_hash: str | None, secret: str) -> str:
 
 
 async def _credential_hashes(doc: OrgDocument, stored: OrgConfig | None) -> Hashes:
-    """The hash to store for each till password (of its md5 hex) and OAuth secret."""
+    """The hash to store for each till password (of its md5 hex), OAuth secret and console
+    user's password."""
     limit = asyncio.Semaphore(_HASHING_CONCURRENCY)
 
     async def one(stored_hash: str | None, secret: str) -> str:
@@ -100,9 +102,17 @@ async def _credential_hashes(doc: OrgDocument, stored: OrgConfig | None) -> Hash
             for c in doc.oauth_clients
         )
     )
+    users = stored.console_users if stored else {}
+    user_hashes = await asyncio.gather(
+        *(
+            one(users[u.login].password_hash if u.login in users else None, u.password)
+            for u in doc.console_users
+        )
+    )
     return (
         {t.code: h for t, h in zip(doc.tills, till_hashes, strict=True)},
         {c.key: h for c, h in zip(doc.oauth_clients, client_hashes, strict=True)},
+        {u.login: h for u, h in zip(doc.console_users, user_hashes, strict=True)},
     )
 
 
@@ -112,7 +122,7 @@ def _field_defs(fields: list[OrgExtendedField] | list[OrgCustomField]) -> dict[s
 
 def build_config(org_id: OrgId, doc: OrgDocument, hashes: Hashes, *, version: int) -> OrgConfig:
     """The configuration a valid document describes, with the given credential hashes."""
-    till_hashes, client_hashes = hashes
+    till_hashes, client_hashes, user_hashes = hashes
     return repository.canonical(
         OrgConfig(
             org_id=org_id,
@@ -136,6 +146,10 @@ def build_config(org_id: OrgId, doc: OrgDocument, hashes: Hashes, *, version: in
                 )
                 for p in doc.programs
             },
+            console_users={
+                u.login: ConsoleUser(u.login, user_hashes[u.login], u.role)
+                for u in doc.console_users
+            },
             subscription_defaults={
                 "TRANS": doc.subscription_defaults.trans,
                 "BULK": doc.subscription_defaults.bulk,
@@ -158,6 +172,12 @@ async def _check_conflicts(
     for i, client in enumerate(doc.oauth_clients):
         if (held := clients.get(client.key.lower())) is not None:
             problems.append(_taken("OAuth key", client.key, held, f"oauthClients[{i}].key"))
+    logins = await repository.console_logins_held_elsewhere(
+        conn, org_id, [u.login for u in doc.console_users]
+    )
+    for i, user in enumerate(doc.console_users):
+        if (held := logins.get(user.login.lower())) is not None:
+            problems.append(_taken("console login", user.login, held, f"consoleUsers[{i}].login"))
     if stored is not None:
         problems += await _removed_in_use(conn, org_id, doc, stored)
     if problems:
@@ -169,7 +189,7 @@ def _taken(what: str, given: str, held: tuple[str, OrgId], path: str) -> Problem
     spelling, holder = held
     message = f"{what} {given!r} is already used by org {holder!r}"
     if spelling != given:
-        message += f" (as {spelling!r}: codes and keys are compared ignoring case)"
+        message += f" (as {spelling!r}: codes, keys and logins are compared ignoring case)"
     return Problem(errors.CREDENTIAL_TAKEN, message, path)
 
 

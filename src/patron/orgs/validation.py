@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from patron import errors
 from patron.errors import ApiError, Problem
-from patron.orgs.model import CONSENT_TYPES, SOURCES, DataType, OrgId
+from patron.orgs.model import CONSENT_TYPES, CONSOLE_ROLES, SOURCES, DataType, OrgId
 from patron.orgs.schema import (
     ACCOUNT_MAX,
     CREDENTIAL_MAX,
@@ -27,6 +27,7 @@ from patron.orgs.schema import (
     PROGRAM_ID_MAX,
     SECRET_MAX,
     SECRET_MIN,
+    OrgConsoleUser,
     OrgCustomField,
     OrgDocument,
     OrgExtendedField,
@@ -184,6 +185,29 @@ def _check_oauth_clients(
             report.add(f"{path}.till", f"{client.till[:80]!r} is not a till of this document")
 
 
+def _check_console_users(report: _Report, users: Sequence[OrgConsoleUser]) -> None:
+    # Logins are compared ignoring case: staff type them by hand, and the login alone names the
+    # org at sign-in, so `Asha` and `asha` must never be two people.
+    logins: dict[Any, str] = {}
+    for i, user in enumerate(users):
+        path = f"consoleUsers[{i}]"
+        if not _CREDENTIAL.fullmatch(user.login):
+            report.add(
+                f"{path}.login",
+                f"{user.login[:80]!r} must be 1-{CREDENTIAL_MAX} printable ASCII characters "
+                "without spaces or ':'",
+            )
+        else:
+            report.unique(
+                f"{path}.login", user.login.lower(), logins, f"{user.login!r} (ignoring case)"
+            )
+        report.secret(f"{path}.password", user.password)
+        if user.role not in CONSOLE_ROLES:
+            report.add(
+                f"{path}.role", f"{user.role[:40]!r} is not one of {', '.join(CONSOLE_ROLES)}"
+            )
+
+
 def _check_fields(
     report: _Report, section: str, fields: Sequence[OrgExtendedField | OrgCustomField]
 ) -> None:
@@ -288,6 +312,8 @@ def document_problems(doc: OrgDocument, skip: Collection[str] = ()) -> list[Prob
         _check_programs(report, doc)
     if "subscriptionDefaults" not in skip:
         _check_subscription_defaults(report, doc)
+    if "consoleUsers" not in skip:
+        _check_console_users(report, doc.console_users)
     return report.problems
 
 

@@ -1,0 +1,1 @@
+"""Bulk import and export of customers (`patron import`, `patron export`)."""
