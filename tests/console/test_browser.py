@@ -222,6 +222,12 @@ def test_an_opt_out(
     row = page.get_by_test_id("consent-SMS-BULK")
     expect(row).to_contain_text("OPTIN")
     row.get_by_role("button", name="Opt out").click()
+    preview = page.get_by_test_id("preview")
+    expect(preview).to_contain_text("1 change would be saved")
+    expect(preview).to_contain_text("subscriptions[SMS:BULK]")
+    states = care.get(f"/v2/customers/{cid}/subscriptions", headers=CARE_AUTH).json()
+    assert {"channel": "SMS", "priority": "BULK", "type": "OPTIN"} in states["subscriptions"]
+    page.get_by_test_id("save-button").click()
     expect(page).to_have_url(f"{server}/console/customers/{cid}?saved=1")
     expect(page.get_by_test_id("consent-SMS-BULK")).to_contain_text("OPTOUT")
     newest = page.get_by_test_id("history").locator("li").first
@@ -240,6 +246,11 @@ def test_changing_a_mobile(
     row = page.get_by_test_id("profile-INSTORE").get_by_test_id("identifier-mobile")
     row.get_by_label("new mobile").fill("9999000002")
     row.get_by_role("button", name="Replace").click()
+    preview = page.get_by_test_id("preview")
+    expect(preview).to_contain_text("profiles[INSTORE].identifiers[mobile:919999000001]")
+    profile = care.get(f"/v2/customers/{cid}", headers=CARE_AUTH).json()["profiles"][0]
+    assert profile["identifiers"] == [{"type": "mobile", "value": "919999000001"}]
+    page.get_by_test_id("save-button").click()
     expect(page).to_have_url(f"{server}/console/customers/{cid}?saved=1")
     expect(
         page.get_by_test_id("profile-INSTORE").get_by_test_id("identifier-mobile")

@@ -364,12 +364,21 @@ def _consent_form(console: Console, cid: int, channel: str, priority: str) -> di
     return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', row))
 
 
-def test_an_opt_out_goes_through_the_consent_service(care: TestClient) -> None:
+def test_an_opt_out_is_previewed_then_saved_through_the_consent_service(
+    care: TestClient,
+) -> None:
     cid = register_care(care)
     console = sign_in(care, EDITOR)
     form = _consent_form(console, cid, "SMS", "BULK")
     assert (form["type"], form["version"]) == ("OPTOUT", "1")
-    response = console.post(f"/console/customers/{cid}/consent", form)
+    before = table_counts(care)
+    preview = console.post(f"/console/customers/{cid}/consent", form)
+    assert preview.status_code == 200
+    paths = re.findall(r'<td class="path">([^<]*)</td>', preview.text)
+    assert paths == ["subscriptions[SMS:BULK]"]
+    assert table_counts(care) == before
+    saved_form = {**_confirm_form(preview.text), "action": "save"}
+    response = console.post(f"/console/customers/{cid}/consent", saved_form)
     assert (response.status_code, response.headers["location"]) == (
         303,
         f"/console/customers/{cid}?saved=1",
@@ -378,11 +387,12 @@ def test_an_opt_out_goes_through_the_consent_service(care: TestClient) -> None:
     assert {"channel": "SMS", "priority": "BULK", "type": "OPTOUT"} in states["subscriptions"]
     history = care.get(f"/v2/customers/{cid}/changes", headers=CARE_AUTH).json()["data"]
     assert history[0]["by"] == {"code": EDITOR[0], "type": "CONSOLE_USER"}
-    assert [c["path"] for c in history[0]["changes"]] == ["subscriptions[SMS:BULK]"]
+    assert [c["path"] for c in history[0]["changes"]] == paths
     # The same form again is stale (the customer's version moved on): nothing is changed.
-    again = console.post(f"/console/customers/{cid}/consent", form)
+    again = console.post(f"/console/customers/{cid}/consent", saved_form)
     assert again.status_code == 412
     assert "changed by someone else since you opened it" in again.text
+    assert f'href="/console/customers/{cid}" data-testid="reload"' in again.text
 
 
 def test_a_viewer_sees_consent_but_cannot_change_it(care: TestClient) -> None:
@@ -406,13 +416,32 @@ def _identifier_form(console: Console, cid: int, id_type: str) -> dict[str, str]
     return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', row))
 
 
-def test_a_mobile_is_replaced_through_change_identifier(care: TestClient) -> None:
+def _confirm_form(html: str) -> dict[str, str]:
+    """The hidden fields a preview page's Save button posts."""
+    form = html.split('data-testid="confirm-form"')[1].split("</form>")[0]
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_a_mobile_replacement_is_previewed_then_saved_through_change_identifier(
+    care: TestClient,
+) -> None:
     cid = register_care(care)
     console = sign_in(care, EDITOR)
     form = _identifier_form(console, cid, "mobile")
     assert (form["old"], form["profile"]) == ("919999000001", "INSTORE")
-    response = console.post(
+    before = table_counts(care)
+    preview = console.post(
         f"/console/customers/{cid}/identifier", {**form, "new": "+91 99990-00002"}
+    )
+    assert preview.status_code == 200
+    paths = re.findall(r'<td class="path">([^<]*)</td>', preview.text)
+    assert "profiles[INSTORE].identifiers[mobile:919999000001]" in paths
+    assert table_counts(care) == before
+    assert _details(care, cid)["profiles"][0]["identifiers"] == [  # type: ignore[index]
+        {"type": "mobile", "value": "919999000001"}
+    ]
+    response = console.post(
+        f"/console/customers/{cid}/identifier", {**_confirm_form(preview.text), "action": "save"}
     )
     assert (response.status_code, response.headers["location"]) == (
         303,
@@ -424,9 +453,10 @@ def test_a_mobile_is_replaced_through_change_identifier(care: TestClient) -> Non
     ]
     history = care.get(f"/v2/customers/{cid}/changes", headers=CARE_AUTH).json()["data"]
     assert history[0]["by"] == {"code": EDITOR[0], "type": "CONSOLE_USER"}
+    assert [c["path"] for c in history[0]["changes"]] == paths
     # The old number is free again: another customer may register it.
     assert register_care(care) != cid
-    # An invalid number is refused with its catalogue code, and nothing changes.
+    # An invalid number is refused with its catalogue code at the preview, and nothing changes.
     again = console.post(
         f"/console/customers/{cid}/identifier",
         {**_identifier_form(console, cid, "mobile"), "new": "12"},

@@ -1,7 +1,7 @@
 """A console opt-in or opt-out: one (channel, priority) changed through the consent service.
 
 The change goes through `customers.consent_service.change` (SPEC 10.2), the API's own path, with
-If-Match on the version the page showed, attributed to the console user, its reason recorded.
+If-Match on the version the page showed (a preview is the same call as a dry run), attributed to the console user, its reason recorded.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ async def set_consent(
     state: str,
     version: int | None,
     request_id: str,
+    dry_run: bool,
 ) -> ConsentResult:
-    """Set one consent of customer `customer_id`; ApiError if refused (412 when stale)."""
+    """Preview (`dry_run`) or set one consent of customer `customer_id`; ApiError if refused."""
 
     def answer(result: ConsentResult) -> StoredResponse:
         # Kept only with an Idempotency-Key, which the console never sends; the API's answer.
@@ -49,7 +50,7 @@ async def set_consent(
         ConsentTarget(customer_id=customer_id),
         ConsentRequest((entry,), reason=REASON),
         request_id=request_id,
-        dry_run=False,
+        dry_run=dry_run,
         if_match=IfMatch(frozenset({str(version)} if version is not None else ())),
         answer=answer,
     )

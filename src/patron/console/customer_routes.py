@@ -28,7 +28,7 @@ from patron.console.sessions import PATH
 from patron.console.signin import SignedIn
 from patron.customers import consent_service, loyalty_service, points, service
 from patron.customers.consent import listed
-from patron.customers.consent_service import ConsentTarget
+from patron.customers.consent_service import ConsentResult, ConsentTarget
 from patron.customers.lookup import parse_lookup
 from patron.customers.render import history_wire
 from patron.db.driver import Database
@@ -36,6 +36,9 @@ from patron.errors import ApiError, Problem
 from patron.orgs.model import CHANNEL_TYPES, IDENTIFIER_TYPES
 
 router = APIRouter(include_in_schema=False)
+
+ChangeResult = service.WriteResult | ConsentResult
+"""What a one-click change's preview lists: a write's result or a consent change's."""
 
 HISTORY_PAGE = 20
 
@@ -271,9 +274,39 @@ async def edit(customer_id: str, request: Request) -> Response:
     return redirect(request, f"{PATH}/customers/{cid}?saved=1")
 
 
+def _confirm_page(
+    request: Request,
+    user: SignedIn,
+    cid: int,
+    *,
+    title: str,
+    action: str,
+    fields: list[tuple[str, str]],
+    result: ChangeResult | None = None,
+    error: ApiError | None = None,
+) -> Response:
+    """A one-click change's preview (or why it was refused), with Save carrying the same form."""
+    changes = None if result is None else [c.to_wire() for c in result.plan.changes]
+    warnings = result.plan.warnings if result is not None else (error.warnings if error else [])
+    problems = [] if error is None else error.errors
+    return pages.page(
+        "confirm.html",
+        200 if error is None else error.status,
+        cid=cid,
+        title=title,
+        action=action,
+        fields=fields,
+        changes=changes,
+        warnings=warnings,
+        general=[p for p in problems if p.entry is not errors.PRECONDITION_FAILED],
+        conflict=any(p.entry is errors.PRECONDITION_FAILED for p in problems),
+        **common(request, user),
+    )
+
+
 @router.post(f"{PATH}/customers/{{customer_id}}/consent")
 async def change_consent(customer_id: str, request: Request) -> Response:
-    """Opt a customer in or out of one channel and priority (editors only), If-Match guarded."""
+    """Preview or save an opt-in or opt-out of one channel and priority (editors only)."""
     user = await signed_in_user(request)
     data = await posted(request, user)
     if isinstance(data, Response):
@@ -283,8 +316,11 @@ async def change_consent(customer_id: str, request: Request) -> Response:
     cid = customer_id_of(customer_id)
     if cid is None:
         return _not_found(request, user, customer_id)
+    fields = [(k, data.get(k, "")) for k in ("version", "channel", "priority", "type")]
+    dry_run = data.get("action") != "save"
+    title, action = "Consent change", f"{PATH}/customers/{cid}/consent"
     try:
-        await console_consent.set_consent(
+        result = await console_consent.set_consent(
             request.app.state.db,
             user,
             cid,
@@ -293,15 +329,22 @@ async def change_consent(customer_id: str, request: Request) -> Response:
             state=data.get("type", ""),
             version=customer_id_of(data.get("version", "")),
             request_id=request.state.request_id,
+            dry_run=dry_run,
         )
     except ApiError as exc:
-        return refused(request, user, _stale_or(exc))
+        return _confirm_page(
+            request, user, cid, title=title, action=action, fields=fields, error=exc
+        )
+    if dry_run:
+        return _confirm_page(
+            request, user, cid, title=title, action=action, fields=fields, result=result
+        )
     return redirect(request, f"{PATH}/customers/{cid}?saved=1")
 
 
 @router.post(f"{PATH}/customers/{{customer_id}}/identifier")
 async def replace_identifier(customer_id: str, request: Request) -> Response:
-    """Replace a mobile or e-mail of one profile (editors only), If-Match guarded."""
+    """Preview or save the replacement of a mobile or e-mail of one profile (editors only)."""
     user = await signed_in_user(request)
     data = await posted(request, user)
     if isinstance(data, Response):
@@ -315,8 +358,11 @@ async def replace_identifier(customer_id: str, request: Request) -> Response:
     id_type = data.get("type", "")
     if id_type not in identifiers.REPLACEABLE:
         return _not_found(request, user, customer_id)
+    fields = [(k, data.get(k, "")) for k in ("version", "profile", "type", "old", "new")]
+    dry_run = data.get("action") != "save"
+    title, action = f"Replacing a {id_type}", f"{PATH}/customers/{cid}/identifier"
     try:
-        await identifiers.replace(
+        result = await identifiers.replace(
             request.app.state.db,
             user,
             cid,
@@ -326,18 +372,14 @@ async def replace_identifier(customer_id: str, request: Request) -> Response:
             new=data.get("new", ""),
             version=customer_id_of(data.get("version", "")),
             request_id=request.state.request_id,
+            dry_run=dry_run,
         )
     except ApiError as exc:
-        return refused(request, user, _stale_or(exc))
-    return redirect(request, f"{PATH}/customers/{cid}?saved=1")
-
-
-def _stale_or(exc: ApiError) -> Problem:
-    """The refusal to show: the conflict sentence for a stale page, else the first error."""
-    if any(p.entry is errors.PRECONDITION_FAILED for p in exc.errors):
-        return Problem(
-            errors.PRECONDITION_FAILED,
-            "This customer was changed by someone else since you opened it, so nothing was "
-            "saved: reload the customer and try again.",
+        return _confirm_page(
+            request, user, cid, title=title, action=action, fields=fields, error=exc
         )
-    return exc.errors[0]
+    if dry_run:
+        return _confirm_page(
+            request, user, cid, title=title, action=action, fields=fields, result=result
+        )
+    return redirect(request, f"{PATH}/customers/{cid}?saved=1")

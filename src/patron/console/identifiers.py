@@ -40,8 +40,9 @@ async def replace(
     new: str,
     version: int | None,
     request_id: str,
+    dry_run: bool,
 ) -> service.WriteResult:
-    """Replace identifier `old` of profile `key` with `new`; ApiError if refused."""
+    """Preview (`dry_run`) or replace identifier `old` of profile `key` with `new`; ApiError if refused."""
     body = {"remove": [{"type": id_type, "value": old}], "add": [{"type": id_type, "value": new}]}
     request = to_identifier_change(parse_model(IdentifierChangeIn, orjson.dumps(body)))
     result = await service.change_identifiers(
@@ -51,7 +52,7 @@ async def replace(
         Target(default_key=key, customer_id=customer_id),
         request,
         request_id=request_id,
-        dry_run=False,
+        dry_run=dry_run,
         if_match=IfMatch(frozenset({str(version)} if version is not None else ())),
         answer=_answer,
     )
