@@ -1,1 +1,0 @@
-"""Bulk import and export of customers (`patron import`, `patron export`)."""

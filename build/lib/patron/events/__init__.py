@@ -1,1 +1,0 @@
-"""Change events: built from a plan, stored in the outbox with the change, relayed to NATS."""

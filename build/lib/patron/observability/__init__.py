@@ -1,1 +1,0 @@
-"""Metrics, request logs and health checks: how an operator sees what patron is doing."""
