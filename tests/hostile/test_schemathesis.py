@@ -389,7 +389,7 @@ RUN_SECONDS = os.environ.get("PATRON_FUZZ_RUN_SECONDS", "35")
 PHASES = ("Examples", "Coverage", "Fuzzing", "Stateful")
 
 
-def _schemathesis(location: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _schemathesis(location: str, *args: str, seed: int = 1) -> subprocess.CompletedProcess[str]:
     """`schemathesis run` from the repository (so schemathesis.toml and its hooks apply)."""
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
@@ -404,7 +404,7 @@ def _schemathesis(location: str, *args: str) -> subprocess.CompletedProcess[str]
         "--max-time",
         RUN_SECONDS,
         "--seed",
-        "1",
+        str(seed),
         "--no-color",
         *args,
     ]
@@ -423,10 +423,25 @@ def live_base(client: TestClient, database_url: str) -> Iterator[str]:
     run(client, _wipe, write=True)
 
 
+def _only_generator_gave_up(output: str) -> bool:
+    """Whether the run's only errors are schemathesis failing to generate data, with no failure."""
+    return (
+        "Cannot generate an array with" in output
+        and "Schema Error: 1" in output
+        and "Failures:" not in output
+    )
+
+
 def test_schemathesis_run_with_every_check_and_phase(live_base: str) -> None:
     """The command of docs/reliability.md: every check, every phase, no failure."""
     result = _schemathesis(f"{live_base}/openapi.json")
     output = result.stdout + result.stderr
+    if result.returncode != 0 and _only_generator_gave_up(output):
+        # schemathesis 4.32 sometimes fails to build a body for the registration's `contains`
+        # (at least one profile with an identifier) within its time bound: a limit of the tool,
+        # not a finding about patron. Another seed still runs every check and phase.
+        result = _schemathesis(f"{live_base}/openapi.json", seed=2)
+        output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     for phase in PHASES:
         assert f"✅ {phase}" in output, output[-3000:]
