@@ -7,6 +7,7 @@ showed.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -319,27 +320,20 @@ async def change_consent(customer_id: str, request: Request) -> Response:
     fields = [(k, data.get(k, "")) for k in ("version", "channel", "priority", "type")]
     dry_run = data.get("action") != "save"
     title, action = "Consent change", f"{PATH}/customers/{cid}/consent"
-    try:
-        result = await console_consent.set_consent(
-            request.app.state.db,
-            user,
-            cid,
-            channel=data.get("channel", ""),
-            priority=data.get("priority", ""),
-            state=data.get("type", ""),
-            version=customer_id_of(data.get("version", "")),
-            request_id=request.state.request_id,
-            dry_run=dry_run,
-        )
-    except ApiError as exc:
-        return _confirm_page(
-            request, user, cid, title=title, action=action, fields=fields, error=exc
-        )
-    if dry_run:
-        return _confirm_page(
-            request, user, cid, title=title, action=action, fields=fields, result=result
-        )
-    return redirect(request, f"{PATH}/customers/{cid}?saved=1")
+    write = console_consent.set_consent(
+        request.app.state.db,
+        user,
+        cid,
+        channel=data.get("channel", ""),
+        priority=data.get("priority", ""),
+        state=data.get("type", ""),
+        version=customer_id_of(data.get("version", "")),
+        request_id=request.state.request_id,
+        dry_run=dry_run,
+    )
+    return await _preview_or_save(
+        request, user, cid, write, title=title, action=action, fields=fields, dry_run=dry_run
+    )
 
 
 @router.post(f"{PATH}/customers/{{customer_id}}/identifier")
@@ -361,19 +355,37 @@ async def replace_identifier(customer_id: str, request: Request) -> Response:
     fields = [(k, data.get(k, "")) for k in ("version", "profile", "type", "old", "new")]
     dry_run = data.get("action") != "save"
     title, action = f"Replacing a {id_type}", f"{PATH}/customers/{cid}/identifier"
+    write = identifiers.replace(
+        request.app.state.db,
+        user,
+        cid,
+        key,
+        id_type=id_type,
+        old=data.get("old", ""),
+        new=data.get("new", ""),
+        version=customer_id_of(data.get("version", "")),
+        request_id=request.state.request_id,
+        dry_run=dry_run,
+    )
+    return await _preview_or_save(
+        request, user, cid, write, title=title, action=action, fields=fields, dry_run=dry_run
+    )
+
+
+async def _preview_or_save(
+    request: Request,
+    user: SignedIn,
+    cid: int,
+    write: Awaitable[ChangeResult],
+    *,
+    title: str,
+    action: str,
+    fields: list[tuple[str, str]],
+    dry_run: bool,
+) -> Response:
+    """The tail of a one-click change: its preview (or refusal) page, or back to the customer."""
     try:
-        result = await identifiers.replace(
-            request.app.state.db,
-            user,
-            cid,
-            key,
-            id_type=id_type,
-            old=data.get("old", ""),
-            new=data.get("new", ""),
-            version=customer_id_of(data.get("version", "")),
-            request_id=request.state.request_id,
-            dry_run=dry_run,
-        )
+        result = await write
     except ApiError as exc:
         return _confirm_page(
             request, user, cid, title=title, action=action, fields=fields, error=exc
