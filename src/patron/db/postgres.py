@@ -5,6 +5,13 @@ transactions may each run on a different server connection, so nothing may outli
 transaction: the statement cache is off (asyncpg then uses unnamed prepared statements, which live
 only until the next statement of the same transaction), no startup parameters are sent (PgBouncer
 refuses those it does not know), and statement_timeout is set with SET LOCAL in each transaction.
+
+Units of work get their connections in the order they asked. asyncpg's pool hands a returned
+connection to the next waiter, but a unit of work that asks in between takes it first, and the
+waiter that lost it goes to the back of the line; under load (32 requests of a worker for 10
+connections) some requests lost again and again, and the in-process time of an update had a
+p99 of nearly five times its median. A first-come, first-served turn in front of the pool, as
+many as it has connections, means a unit of work only asks the pool when a connection is free.
 """
 
 from __future__ import annotations
@@ -165,6 +172,8 @@ class PostgresDatabase:
         self._timeout_s = timeout_s
         self._pool: asyncpg.Pool | None = None
         self._set_timeout: str | None = None
+        # One turn per pooled connection, handed out first come, first served.
+        self._turns = asyncio.Semaphore(pool_size)
 
     async def open(self) -> None:
         """Create the pool, then try one connection; a database that is down is only logged."""
@@ -231,12 +240,16 @@ class PostgresDatabase:
         deadline = loop.time() + self._timeout_s
         conn: asyncpg.Connection | None = None
         broken = False
+        turn = False
         try:
-            # One deadline for the whole unit of work: waiting for a pooled connection or a new
-            # one, every statement and the commit. When it passes, the task is cancelled where it
-            # waits (asyncpg then cancels the statement on the server) and the caller gets
-            # DatabaseUnavailable instead of hanging on a database that does not answer.
+            # One deadline for the whole unit of work: waiting for a turn, for a pooled
+            # connection or a new one, every statement and the commit. When it passes, the task
+            # is cancelled where it waits (asyncpg then cancels the statement on the server) and
+            # the caller gets DatabaseUnavailable instead of hanging on a database that does not
+            # answer.
             async with asyncio.timeout_at(deadline):
+                await self._turns.acquire()
+                turn = True
                 try:
                     conn = await pool.acquire()
                 except asyncpg.PostgresError as exc:
@@ -258,8 +271,13 @@ class PostgresDatabase:
             broken = isinstance(exc, _PG_BROKEN)
             raise DatabaseUnavailable(_describe(exc)) from exc
         finally:
-            if conn is not None:
-                await self._release(pool, conn, broken, max(deadline - loop.time(), 0.05))
+            try:
+                if conn is not None:
+                    await self._release(pool, conn, broken, max(deadline - loop.time(), 0.05))
+            finally:
+                # After the connection is back: the next turn finds it free in the pool.
+                if turn:
+                    self._turns.release()
 
     async def _release(
         self, pool: asyncpg.Pool, conn: asyncpg.Connection, broken: bool, budget: float
