@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+import uvloop
+
+from patron.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -24,6 +29,13 @@ class BenchError(RuntimeError):
 def log(message: str) -> None:
     """Print a progress line with the seconds since the run started."""
     print(f"[bench {time.monotonic() - _START:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def server_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """New event loops of the kind `patron serve` runs (PATRON_EVENT_LOOP), for in-process runs."""
+    if Settings().event_loop == "uvloop":
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
 
 
 def venv_bin(name: str) -> Path:

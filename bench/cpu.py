@@ -24,11 +24,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-import uvloop
 from fastapi import FastAPI
 
 from bench import dataset
-from bench.common import BenchError, log
+from bench.common import BenchError, log, server_loop_factory
 from bench.reference_app import ENV_DATABASE_URL
 from bench.reference_app import create_app as reference_app
 from patron.app import create_app
@@ -122,8 +121,9 @@ def measure(database_url: str, customers: int, requests: int, rounds: int) -> di
     for round_no in range(1, rounds + 1):
         order = list(apps) if round_no % 2 else list(reversed(apps))
         for name in order:
-            # uvloop, as the servers run (uvicorn[standard] brings it).
-            cpu: list[float] = uvloop.run(_measure(apps[name], customers, requests, round_no))
+            # On the event loop the servers run (PATRON_EVENT_LOOP), for both apps.
+            with asyncio.Runner(loop_factory=server_loop_factory()) as runner:
+                cpu: list[float] = runner.run(_measure(apps[name], customers, requests, round_no))
             medians[name].append(statistics.median(cpu))
             log(f"round {round_no} {name}: median {medians[name][-1]:.3f} ms CPU per update")
     result = {name: round(statistics.median(v), 3) for name, v in medians.items()}

@@ -1,8 +1,9 @@
 """The reference app: the least a FastAPI + asyncpg service must do for an update by lookup.
 
-Two routes, served with exactly patron's server settings (uvicorn, `--workers 2`, uvloop,
-httptools, no access log; asyncpg pool of PATRON_POOL_SIZE, default 10, connections per worker,
-JSON codecs with orjson):
+Two routes, served with exactly patron's server settings (uvicorn, `--workers 2`, the event
+loop of PATRON_EVENT_LOOP (patron's default: Python's own), patron's httptools protocol (bounded
+heads, TCP_NODELAY), no access log; asyncpg
+pool of PATRON_POOL_SIZE, default 10, connections per worker, JSON codecs with orjson):
 
 * `PUT /v2/customers/lookup`: the bare transaction of an update. The JSON body is parsed and
   not validated; the org comes from the till code in the Basic header, unchecked; the customer
@@ -31,6 +32,9 @@ import orjson
 import uvicorn
 from fastapi import FastAPI, Query, Request
 from starlette.responses import Response
+
+from patron.api.http_protocol import BoundedHttpToolsProtocol
+from patron.config import Settings
 
 ENV_DATABASE_URL = "BENCH_REFERENCE_DATABASE_URL"
 
@@ -169,8 +173,9 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop="uvloop",
-        http="httptools",
+        loop=Settings().event_loop,
+        # patron's protocol: httptools with bounded heads and Nagle off (patron.api.http_protocol).
+        http=BoundedHttpToolsProtocol,
         log_level="info",
         access_log=False,
         proxy_headers=False,

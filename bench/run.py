@@ -69,7 +69,7 @@ class Config:
     database: str = "patron_bench"  # BENCH_DATABASE
     small_database: str = "patron_bench_small"
     sqlite_path: str = str(TMP / "patron_bench.db")
-    port: int = 8101  # BENCH_PORT: patron; +1 reference, +2 small, +3 SQLite, +4 via PgBouncer, +5 GC comparison
+    port: int = 8101  # BENCH_PORT: patron; +1 reference, +2 small, +3 SQLite, +4 via PgBouncer, +5 GC comparison, +6 to +8 on uvloop
     pgbouncer_port: int = 6442  # BENCH_PGBOUNCER_PORT
     publish: bool = True  # BENCH_PUBLISH (default: only a full-size run is published)
 
@@ -243,31 +243,21 @@ class Runner:
         values = [m[key] for m in self.memory if m["server"] == server and m[key] is not None]
         return max(values, default=None)
 
-    def round(self, round_no: int, script: pgbench.Script, reference_sql: pgbench.Script) -> None:
-        """One round: every HTTP run, then pgbench."""
+    def _runs(
+        self,
+        round_no: int,
+        plan: list[tuple[str, Server, str, int, str, str]],
+        low: tuple[tuple[str, Server, str], ...] = (),
+    ) -> None:
+        """Start the plan's servers, warm each up, run the plan (then `low`, at the low number
+        of connections), and stop them; memory and logs are checked per server."""
         cfg = self.cfg
-        patron = patron_server("patron", self.main_url, cfg.port, cfg.workers)
-        reference = reference_server("reference", self.main_url, cfg.port + 1, cfg.workers)
-        small = patron_server("patron-small", self.small_url, cfg.port + 2, cfg.workers)
-        sqlite = patron_server("patron-sqlite", self.sqlite_url, cfg.port + 3, 1)
-        bounced = patron_server(
-            "patron-pgbouncer", self.bounced_url, cfg.port + 4, cfg.workers,
-            env={"PATRON_DATABASE_POOLER": "transaction"},
-        )  # fmt: skip
-        workers = {"patron": cfg.workers, "reference": cfg.workers, "patron-small": cfg.workers, "patron-sqlite": 1, "patron-pgbouncer": cfg.workers}  # fmt: skip
-        log(f"round {round_no}/{cfg.rounds}: starting the servers")
-        servers = [patron, reference, small, sqlite, bounced]
+        servers: list[Server] = []
+        for _, server, *_ in plan:
+            if server not in servers:
+                servers.append(server)
+        workers = {s.name: 1 if "sqlite" in s.name else cfg.workers for s in servers}
         with running(servers, workers), RssSampler(servers) as sampler:
-            # (name, server, mode, customers, pool, prefix): the runs of a round, in order.
-            plan = [
-                ("patron_update", patron, "update", cfg.customers, "main", ""),
-                ("reference_update", reference, "update", cfg.customers, "reference", ""),
-                ("echo", reference, "update", cfg.customers, "reference", "/echo"),
-                ("patron_details", patron, "details", cfg.customers, "main", ""),
-                ("patron_update_small", small, "update", cfg.small_customers, "small", ""),
-                ("patron_update_sqlite", sqlite, "update", cfg.sqlite_customers, "sqlite", ""),
-                ("patron_update_pgbouncer", bounced, "update", cfg.customers, "main", ""),
-            ]
             log(f"  warming up ({cfg.warmup:g} s each)")
             for _, server, mode, customers, pool, prefix in plan:
                 self._wrk(
@@ -275,7 +265,7 @@ class Runner:
                     connections=cfg.connections, seconds=cfg.warmup, check=True,
                 )  # fmt: skip
             if round_no % 2 == 0:  # alternate the order from round to round
-                plan.reverse()
+                plan = plan[::-1]
             run_peaks: dict[str, list[float]] = {s.name: [] for s in servers}
             for name, server, mode, customers, pool, prefix in plan:
                 since = time.monotonic()
@@ -289,8 +279,7 @@ class Runner:
                 self._record(
                     name, round_no, result, worker_rss_peak_mb=rss, stalls=_stalls(server, before)
                 )
-            for name, server in (("patron_update_c4", patron), ("reference_update_c4", reference)):
-                pool = "main" if server is patron else "reference"
+            for name, server, pool in low:
                 before = _stalls(server)
                 result = self._wrk(
                     server, mode="update", customers=cfg.customers, pool=pool,
@@ -308,6 +297,44 @@ class Runner:
                 }
             )
             self._check_log(server, round_no)
+
+    def round(self, round_no: int, script: pgbench.Script, reference_sql: pgbench.Script) -> None:
+        """One round: every HTTP run, the same updates on uvloop, then pgbench."""
+        cfg = self.cfg
+        patron = patron_server("patron", self.main_url, cfg.port, cfg.workers)
+        reference = reference_server("reference", self.main_url, cfg.port + 1, cfg.workers)
+        small = patron_server("patron-small", self.small_url, cfg.port + 2, cfg.workers)
+        sqlite = patron_server("patron-sqlite", self.sqlite_url, cfg.port + 3, 1)
+        bounced = patron_server(
+            "patron-pgbouncer", self.bounced_url, cfg.port + 4, cfg.workers,
+            env={"PATRON_DATABASE_POOLER": "transaction"},
+        )  # fmt: skip
+        log(f"round {round_no}/{cfg.rounds}: starting the servers")
+        # (name, server, mode, customers, pool, prefix): the runs of a round, in order.
+        self._runs(
+            round_no,
+            [
+                ("patron_update", patron, "update", cfg.customers, "main", ""),
+                ("reference_update", reference, "update", cfg.customers, "reference", ""),
+                ("echo", reference, "update", cfg.customers, "reference", "/echo"),
+                ("patron_details", patron, "details", cfg.customers, "main", ""),
+                ("patron_update_small", small, "update", cfg.small_customers, "small", ""),
+                ("patron_update_sqlite", sqlite, "update", cfg.sqlite_customers, "sqlite", ""),
+                ("patron_update_pgbouncer", bounced, "update", cfg.customers, "main", ""),
+            ],
+            low=(("patron_update_c4", patron, "main"), ("reference_update_c4", reference, "reference")),
+        )  # fmt: skip
+        # Started once the others have stopped: PostgreSQL's 100 connections hold.
+        log(f"round {round_no}/{cfg.rounds}: the same updates on uvloop")
+        uv = {"PATRON_EVENT_LOOP": "uvloop"}
+        self._runs(
+            round_no,
+            [
+                ("patron_update_uvloop", patron_server("patron-uvloop", self.main_url, cfg.port + 6, cfg.workers, env=uv), "update", cfg.customers, "main", ""),
+                ("reference_update_uvloop", reference_server("reference-uvloop", self.main_url, cfg.port + 7, cfg.workers, env=uv), "update", cfg.customers, "reference", ""),
+                ("patron_update_sqlite_uvloop", patron_server("patron-sqlite-uvloop", self.sqlite_url, cfg.port + 8, 1, env=uv), "update", cfg.sqlite_customers, "sqlite", ""),
+            ],
+        )  # fmt: skip
         log("  servers stopped; pgbench")
         pgbench.run_pgbench(
             self.main_url, script, clients=cfg.connections, threads=cfg.threads,
@@ -416,7 +443,7 @@ def bench(cfg: Config) -> dict[str, Any]:
         "enrolment_pools": {k: asdict(v) for k, v in runner.pools.items()},
     }
     data["targets"] = [
-        *report.targets(med, rat, rss_max),
+        *report.targets(med, rat, rss_max, cpu_ms),
         report.import_target(imported),
         report.import_ratio_target(imported, loads["postgresql"]),
     ]

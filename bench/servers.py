@@ -216,8 +216,10 @@ def patron_server(
     )
 
 
-def reference_server(name: str, database_url: str, port: int, workers: int) -> Server:
-    """bench/reference_app.py with patron's server settings."""
+def reference_server(
+    name: str, database_url: str, port: int, workers: int, env: dict[str, str] | None = None
+) -> Server:
+    """bench/reference_app.py with patron's server settings (PATRON_* of `env` on top)."""
     return Server(
         name=name,
         cmd=[
@@ -233,6 +235,7 @@ def reference_server(name: str, database_url: str, port: int, workers: int) -> S
         ],
         port=port,
         ready_path="/health",
+        env=env or {},
     )
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import asyncpg
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 
 from patron.app import create_app
@@ -175,6 +176,18 @@ def database_url(
     upgrade(url)
     yield urlparse(PG_POOLER_URL)._replace(path=f"/{name}").geturl() if PG_POOLER_URL else url
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """uvicorn.run replaced by a recorder of its (args, kwargs); the variables `patron serve`
+    exports restored after."""
+    started: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append((a, k)))
+    for name in ("PATRON_DATABASE_URL", "PATRON_ADMIN_TOKEN", "PATRON_SECRET_KEY"):
+        monkeypatch.setenv(name, "placeholder")  # so that the test's changes are undone
+        monkeypatch.delenv(name)
+    return started
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         description="Largest request line and headers, in bytes; past it the request is "
         "answered 431 (code 8116) and the connection closed.",
     )
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        default="asyncio",
+        description="The event loop of `patron serve`'s workers. Python's own serves a "
+        "saturated worker's connections in turn; uvloop answered some requests ten or twenty "
+        'times later than the median (docs/performance.md, "The event loop").',
+    )
     header_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

@@ -12,7 +12,6 @@ from typing import Any
 
 import jwt
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -127,17 +126,6 @@ def test_an_unknown_till_costs_one_argon2_verification(
 
 
 # --- the secret key ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_server(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """uvicorn.run replaced by a recorder; the variables `patron serve` exports restored after."""
-    started: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append((a, k)))
-    for name in ("PATRON_DATABASE_URL", "PATRON_ADMIN_TOKEN", "PATRON_SECRET_KEY"):
-        monkeypatch.setenv(name, "placeholder")  # so that the test's changes are undone
-        monkeypatch.delenv(name)
-    return started
 
 
 def test_serve_refuses_to_start_without_a_secret_key(tmp_path: Path, no_server: list[Any]) -> None:

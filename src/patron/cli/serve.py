@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from patron.api.event_loop import LOOPS
 from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.cli.database_url import DatabaseUrl
 from patron.config import Settings
@@ -66,7 +67,7 @@ def _run(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            loop="uvloop",
+            loop=LOOPS[settings.event_loop],
             # httptools, with the request head bounded in size (431) and in time.
             http=BoundedHttpToolsProtocol,
             log_level="info",
