@@ -21,7 +21,7 @@ from typing import Any
 class FairAcceptEventLoop(asyncio.SelectorEventLoop):
     """asyncio's selector event loop that accepts at most one connection per turn."""
 
-    def _accept_connection(  # type: ignore[override]
+    def _accept_connection(
         self,
         protocol_factory: Any,
         sock: socket.socket,
