@@ -115,9 +115,10 @@ class Settings(BaseSettings):
     )
     event_loop: Literal["asyncio", "uvloop"] = Field(
         default="asyncio",
-        description="The event loop of `patron serve`'s workers. Python's own serves a "
-        "saturated worker's connections in turn; uvloop answered some requests ten or twenty "
-        'times later than the median (docs/performance.md, "The event loop").',
+        description="The event loop of `patron serve`'s workers: `asyncio`, Python's own, taking "
+        "one new connection per turn so that workers share a burst of them; or `uvloop`, which "
+        "under load answered some requests ten to twenty times later than the median "
+        '(docs/performance.md, "The event loop").',
     )
     header_timeout_seconds: float = Field(
         default=10.0,
