@@ -172,7 +172,8 @@ class PostgresDatabase:
         self._timeout_s = timeout_s
         self._pool: asyncpg.Pool | None = None
         self._set_timeout: str | None = None
-        # One turn per pooled connection, handed out first come, first served.
+        # One turn per pooled connection, handed out first come, first served (made afresh by
+        # `open`, on the loop that will use it).
         self._turns = asyncio.Semaphore(pool_size)
 
     async def open(self) -> None:
@@ -181,6 +182,7 @@ class PostgresDatabase:
         # database is down and answers 503 until it is back. Connections are made on demand,
         # and one the server closed (restart, terminated backend) is replaced on its next use.
         pooled = self._pooler == "transaction"
+        self._turns = asyncio.Semaphore(self._pool_size)
         # application_name is one of the few startup parameters PgBouncer forwards; the
         # statement timeout is not, so behind it the timeout is set in each transaction instead.
         server_settings = {"application_name": "patron"}
