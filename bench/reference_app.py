@@ -1,7 +1,8 @@
 """The reference app: the least a FastAPI + asyncpg service must do for an update by lookup.
 
 Two routes, served with exactly patron's server settings (uvicorn, `--workers 2`, the event
-loop of PATRON_EVENT_LOOP (patron's default: Python's own), patron's httptools protocol (bounded
+loop of PATRON_EVENT_LOOP (patron's default: Python's own, one new connection per turn), patron's
+httptools protocol (bounded
 heads, TCP_NODELAY), no access log; asyncpg
 pool of PATRON_POOL_SIZE, default 10, connections per worker, JSON codecs with orjson):
 
@@ -33,6 +34,7 @@ import uvicorn
 from fastapi import FastAPI, Query, Request
 from starlette.responses import Response
 
+from patron.api.event_loop import LOOPS
 from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.config import Settings
 
@@ -173,7 +175,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop=Settings().event_loop,
+        loop=LOOPS[Settings().event_loop],
         # patron's protocol: httptools with bounded heads and Nagle off (patron.api.http_protocol).
         http=BoundedHttpToolsProtocol,
         log_level="info",

@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     config_cache_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="How long a worker trusts its cached org configuration before checking its version.",
+        description="How long a worker trusts its cached org configuration; its version is "
+        "checked in the background from half of this on, and waited for only once it has passed.",
     )
     pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per worker.")
     sqlite_busy_timeout_ms: int = Field(

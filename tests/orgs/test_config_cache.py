@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from starlette.testclient import TestClient
@@ -75,6 +76,13 @@ def test_an_org_written_during_a_check_is_not_overwritten_by_what_the_check_read
     assert again is not read  # loaded afresh, not the copy read before the write
 
 
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait for `condition`, letting the background check run; fail after 10 s."""
+    async with asyncio.timeout(10):
+        for _ in iter(condition, True):  # polled: the check sets no event a test could await
+            await asyncio.sleep(0.005)
+
+
 def test_past_half_its_ttl_a_copy_is_served_at_once_and_checked_in_the_background(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,13 +106,10 @@ def test_past_half_its_ttl_a_copy_is_served_at_once_and_checked_in_the_backgroun
         found = await asyncio.wait_for(
             asyncio.gather(*(cache.get(ACME) for _ in range(20))), timeout=5
         )
-        await asyncio.sleep(0.01)
+        await _until(lambda: bool(checks))
         assert checks == [ACME]  # one check started for all twenty, still unanswered
         gate.set()
-        for _ in range(100):
-            if not cache._checking:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: not cache._checking)
         return first, list(found)
 
     assert client.portal is not None
@@ -136,10 +141,7 @@ def test_a_change_seen_by_a_check_made_ahead_of_time_is_served_after_it(
         await bump()  # another process applied a new document
         now[0] = 0.7
         during = await cache.get(ACME)  # the old copy, at once; the check starts
-        for _ in range(50):
-            if not cache._checking:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: not cache._checking)
         return first, during, await cache.get(ACME)
 
     assert client.portal is not None

@@ -8,8 +8,9 @@ The check is made ahead of time: a request that finds its org's copy past half t
 one check in the background and goes on with the copy, which is still within its TTL. A request
 waits only when the copy has run out (a worker idle for longer than the TTL) or there is none,
 and then every request of the org that arrives before the check has answered waits for that one
-check instead of making its own. Under load no request waits: when requests waited for the
-check at the TTL, every request of the org arriving during it stalled for a full pass of a
+check instead of making its own. Under load a request waits only when a check has not
+answered within half the TTL (it queues for a connection like any unit of work); when requests
+waited for the check at the TTL, every request of the org arriving during it stalled for a full pass of a
 saturated event loop (on SQLite, 100-240 ms once a second per org, the whole p99), and before
 they shared it a worker serving 64 requests at once made about six checks per org and second.
 """
