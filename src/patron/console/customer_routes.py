@@ -225,9 +225,11 @@ async def edit_page(customer_id: str, request: Request) -> Response:
     return _edit_page(request, user, cid, forms.from_customer(found.customer, key, user.config))
 
 
-@router.post(f"{PATH}/customers/{{customer_id}}/edit")
-async def edit(customer_id: str, request: Request) -> Response:
-    """Preview (a dry run listing every change) or save (If-Match on the version shown)."""
+async def _editor_post(
+    request: Request, customer_id: str
+) -> tuple[SignedIn, dict[str, str], int] | Response:
+    """What every editing POST starts with: the signed-in editor, the form (its CSRF token
+    checked) and the customer id of the path; the refusal page otherwise."""
     user = await signed_in_user(request)
     data = await posted(request, user)
     if isinstance(data, Response):
@@ -235,8 +237,20 @@ async def edit(customer_id: str, request: Request) -> Response:
     if not user.user.can_edit:
         return _forbidden(request, user)
     cid = customer_id_of(customer_id)
+    if cid is None:
+        return _not_found(request, user, customer_id)
+    return user, data, cid
+
+
+@router.post(f"{PATH}/customers/{{customer_id}}/edit")
+async def edit(customer_id: str, request: Request) -> Response:
+    """Preview (a dry run listing every change) or save (If-Match on the version shown)."""
+    edit_post = await _editor_post(request, customer_id)
+    if isinstance(edit_post, Response):
+        return edit_post
+    user, data, cid = edit_post
     key = forms.parse_profile(data.get("profile", ""), user.config)
-    if cid is None or key is None:
+    if key is None:
         return _not_found(request, user, customer_id)
     form = forms.from_post(data, key, user.config)
     dry_run = data.get("action") != "save"
@@ -308,15 +322,10 @@ def _confirm_page(
 @router.post(f"{PATH}/customers/{{customer_id}}/consent")
 async def change_consent(customer_id: str, request: Request) -> Response:
     """Preview or save an opt-in or opt-out of one channel and priority (editors only)."""
-    user = await signed_in_user(request)
-    data = await posted(request, user)
-    if isinstance(data, Response):
-        return data
-    if not user.user.can_edit:
-        return _forbidden(request, user)
-    cid = customer_id_of(customer_id)
-    if cid is None:
-        return _not_found(request, user, customer_id)
+    edit_post = await _editor_post(request, customer_id)
+    if isinstance(edit_post, Response):
+        return edit_post
+    user, data, cid = edit_post
     fields = [(k, data.get(k, "")) for k in ("version", "channel", "priority", "type")]
     dry_run = data.get("action") != "save"
     title, action = "Consent change", f"{PATH}/customers/{cid}/consent"
@@ -339,15 +348,12 @@ async def change_consent(customer_id: str, request: Request) -> Response:
 @router.post(f"{PATH}/customers/{{customer_id}}/identifier")
 async def replace_identifier(customer_id: str, request: Request) -> Response:
     """Preview or save the replacement of a mobile or e-mail of one profile (editors only)."""
-    user = await signed_in_user(request)
-    data = await posted(request, user)
-    if isinstance(data, Response):
-        return data
-    if not user.user.can_edit:
-        return _forbidden(request, user)
-    cid = customer_id_of(customer_id)
+    edit_post = await _editor_post(request, customer_id)
+    if isinstance(edit_post, Response):
+        return edit_post
+    user, data, cid = edit_post
     key = forms.parse_profile(data.get("profile", ""), user.config)
-    if cid is None or key is None:
+    if key is None:
         return _not_found(request, user, customer_id)
     id_type = data.get("type", "")
     if id_type not in identifiers.REPLACEABLE:
