@@ -11,7 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from patron.db.driver import parse_database_url
-from patron.db.migrate import alembic_config, head_revision
+from patron.db.migrate import alembic_config
+from patron.db.revisions import head_revision
 from patron.db.tables import metadata
 
 

@@ -12,7 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from patron.app import create_app
-from patron.db.migrate import head_revision, upgrade
+from patron.db.migrate import upgrade
+from patron.db.revisions import head_revision
 from tests.conftest import PG_ADMIN_URL, make_settings
 from tests.integrity.tcp_proxy import tcp_proxy
 from tests.live import free_port

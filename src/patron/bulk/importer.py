@@ -35,7 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from patron.bulk import batch_writes, checkpoints, workers
+from patron.bulk import DEFAULT_BATCH_SIZE, batch_writes, checkpoints, workers
 from patron.bulk.batch_writes import Registration
 from patron.bulk.checkpoints import ImportRun
 from patron.bulk.formats import FileProblem, Format, Line, count_lines, fingerprint, read_lines
@@ -50,8 +50,6 @@ from patron.errors import ApiError, Problems
 from patron.orgs.model import OrgConfig
 
 __all__ = ["ACTOR", "DEFAULT_BATCH_SIZE", "Summary", "request_id", "run_import", "utcnow"]
-
-DEFAULT_BATCH_SIZE = 2000
 
 
 @dataclass(slots=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
-from patron.bulk import exporter, importer
+from patron.bulk import DEFAULT_BATCH_SIZE
 from patron.bulk.formats import FORMATS, FileProblem, Format, guess_format
 from patron.bulk.progress import reporter
 from patron.cli.database_url import DatabaseUrl, unusable
@@ -24,6 +24,9 @@ from patron.errors import ApiError
 from patron.orgs import repository as orgs
 from patron.orgs.model import OrgConfig
 from patron.orgs.validation import org_id_of
+
+if TYPE_CHECKING:
+    from patron.bulk.importer import Summary
 
 OrgOption = Annotated[str, typer.Option("--org", help="The org code.")]
 
@@ -77,7 +80,11 @@ async def _import(
     batch_size: int,
     preparing: int | None,
     url: str | None,
-) -> importer.Summary:
+) -> Summary:
+    # Imported here, not at the top: every API worker imports this module with the CLI, and
+    # the import machinery (SQLAlchemy's table metadata among it) is no use to a worker.
+    from patron.bulk import importer
+
     db = _database(url)
     try:
         await db.open()
@@ -115,7 +122,7 @@ def import_(
     ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=50_000, help="Lines per transaction.")
-    ] = importer.DEFAULT_BATCH_SIZE,
+    ] = DEFAULT_BATCH_SIZE,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -156,6 +163,8 @@ def import_(
 
 
 async def _export(org: str, url: str | None, out: IO[bytes]) -> int:
+    from patron.bulk import exporter  # as in _import: not loaded by API workers
+
     db = _database(url)
     try:
         await db.open()

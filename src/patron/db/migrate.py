@@ -8,7 +8,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from patron.db.driver import parse_database_url
 
@@ -28,13 +27,6 @@ def upgrade(database_url: str, revision: str = "head") -> None:
         # env.py runs its own event loop for asyncpg, which cannot nest in a running one.
         raise RuntimeError("run migrations before the event loop starts")
     command.upgrade(alembic_config(database_url), revision)
-
-
-def head_revision() -> str:
-    """The revision the code expects the database to be at."""
-    head = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db")).get_current_head()
-    assert head is not None
-    return head
 
 
 def current_revision_sync(connection: object) -> str | None:

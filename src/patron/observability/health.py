@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from patron.db.driver import Database
-from patron.db.migrate import head_revision
+from patron.db.revisions import head_revision
 
 log = logging.getLogger("patron.health")
 
