@@ -34,7 +34,7 @@ import uvicorn
 from fastapi import FastAPI, Query, Request
 from starlette.responses import Response
 
-from patron.api.event_loop import LOOPS
+from patron.api.event_loop import serving_loop
 from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.config import Settings
 
@@ -175,7 +175,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop=LOOPS[Settings().event_loop],
+        loop=serving_loop(Settings().event_loop, args.workers),
         # patron's protocol: httptools with bounded heads and Nagle off (patron.api.http_protocol).
         http=BoundedHttpToolsProtocol,
         log_level="info",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from patron.api.event_loop import LOOPS, FairAcceptEventLoop
+from patron.api.event_loop import LOOPS, FairAcceptEventLoop, serving_loop
 from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.cli.main import app as cli
 
@@ -18,22 +18,35 @@ SECRET = {"PATRON_SECRET_KEY": "a-long-random-secret-for-this-test"}
 
 
 @pytest.mark.parametrize(
-    ("env", "loop"),
-    [({}, LOOPS["asyncio"]), ({"PATRON_EVENT_LOOP": "uvloop"}, "uvloop")],
+    ("env", "workers", "loop"),
+    [
+        ({}, 2, LOOPS["asyncio"]),
+        ({"PATRON_EVENT_LOOP": "uvloop"}, 2, "uvloop"),
+        # A lone worker shares its listening socket with nobody: Python's loop, which takes a
+        # burst of new connections at once.
+        ({}, 1, "asyncio"),
+        ({"PATRON_EVENT_LOOP": "uvloop"}, 1, "uvloop"),
+    ],
 )
 def test_serve_runs_the_event_loop_of_the_settings(
-    tmp_path: Path, no_server: list[Any], env: dict[str, str], loop: str
+    tmp_path: Path, no_server: list[Any], env: dict[str, str], workers: int, loop: str
 ) -> None:
     result = CliRunner().invoke(
         cli,
-        ["serve", "--database-url", f"sqlite:///{tmp_path / 'patron.db'}", "--workers", "2"],
+        [
+            "serve",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'patron.db'}",
+            "--workers",
+            str(workers),
+        ],
         env={**SECRET, **env},
     )
     assert result.exit_code == 0, result.output
     [(_, options)] = no_server
     assert options["loop"] == loop
     assert options["http"] is BoundedHttpToolsProtocol
-    assert options["workers"] == 2
+    assert options["workers"] == workers
 
 
 def test_an_unknown_event_loop_is_refused(tmp_path: Path, no_server: list[Any]) -> None:
@@ -51,6 +64,14 @@ def test_python_s_loop_is_patron_s_class_which_uvicorn_can_load() -> None:
 
     factory = Config("unused:app", loop=LOOPS["asyncio"]).get_loop_factory()
     assert factory is FairAcceptEventLoop
+    # ... and a lone worker's "asyncio" is Python's own selector loop, which accepts in bulk.
+    lone = Config("unused:app", loop=serving_loop("asyncio", 1)).get_loop_factory()
+    assert lone is not None
+    loop = lone()
+    try:
+        assert type(loop) is asyncio.SelectorEventLoop
+    finally:
+        loop.close()
 
 
 class _CountingSocket(socket.socket):

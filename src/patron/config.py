@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     event_loop: Literal["asyncio", "uvloop"] = Field(
         default="asyncio",
         description="The event loop of `patron serve`'s workers: `asyncio`, Python's own, taking "
-        "one new connection per turn so that workers share a burst of them; or `uvloop`, which "
+        "one new connection per turn so that several workers share a burst of them (a single "
+        "worker takes them all at once); or `uvloop`, which "
         "under load answered some requests ten to twenty times later than the median "
         '(docs/performance.md, "The event loop").',
     )

@@ -9,6 +9,11 @@ share of the CPU does not follow its share of connections, so the clients of the
 waited about three times as long (p99/p50 8.7 in that run). Accepting one connection per turn
 of the loop lets the other workers take theirs, and a busy worker, slower to come round, takes
 fewer. docs/performance.md, "The event loop", has the measurements.
+
+A lone worker has nobody to share with, and there one connection per turn only costs: each turn
+serves every connection already taken, so the turns grow as connections are taken and the last
+of a burst of 64 waited about a second to be accepted (on SQLite, where a turn runs its requests
+to the end). `serving_loop` therefore gives a single worker Python's own loop.
 """
 
 from __future__ import annotations
@@ -39,4 +44,13 @@ class FairAcceptEventLoop(asyncio.SelectorEventLoop):
 
 
 LOOPS = {"asyncio": "patron.api.event_loop:FairAcceptEventLoop", "uvloop": "uvloop"}
-"""uvicorn's `loop` option for each PATRON_EVENT_LOOP."""
+"""uvicorn's `loop` option for each PATRON_EVENT_LOOP, when workers share a listening socket."""
+
+
+def serving_loop(event_loop: str, workers: int) -> str:
+    """uvicorn's `loop` option for PATRON_EVENT_LOOP `event_loop` and `workers` processes."""
+    if event_loop == "asyncio" and workers == 1:
+        return (
+            "asyncio"  # accepts every waiting connection at once: no other worker to leave any to
+        )
+    return LOOPS[event_loop]

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from patron.api.event_loop import LOOPS
+from patron.api.event_loop import serving_loop
 from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.cli.database_url import DatabaseUrl
 from patron.config import Settings
@@ -70,7 +70,7 @@ def _run(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            loop=LOOPS[settings.event_loop],
+            loop=serving_loop(settings.event_loop, settings.workers),
             # httptools, with the request head bounded in size (431) and in time.
             http=BoundedHttpToolsProtocol,
             log_level="info",
