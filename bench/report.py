@@ -395,13 +395,21 @@ def _gc_effect_table(found: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _cpu_line(cpu: dict[str, float] | None) -> str:
+def _cpu_line(cpu: dict[str, Any] | None) -> str:
     if not cpu:
         return ""
+    settled = cpu.get("postgresql_settled")
+    after = (
+        ""
+        if not isinstance(settled, dict)
+        else f"; measured once PostgreSQL had settled ({settled['waited_s']} s after the runs)"
+        if settled.get("settled")
+        else f"; PostgreSQL was still busy {settled['waited_s']} s after the runs"
+    )
     return (
         f"Python CPU per update, each app driven in process one request at a time"
         f" (`python -m bench.cpu`): patron {_fmt(cpu['patron'], 3)} ms, reference app"
-        f" {_fmt(cpu['reference'], 3)} ms ({_fmt(cpu['patron_over_reference'], 2)}x)."
+        f" {_fmt(cpu['reference'], 3)} ms ({_fmt(cpu['patron_over_reference'], 2)}x){after}."
     )
 
 

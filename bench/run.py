@@ -36,7 +36,18 @@ from typing import Any
 
 import asyncpg
 
-from bench import cpu, gc_effect, importing, ledger, pgbench, pgbouncer, report, stalls, verify
+from bench import (
+    cpu,
+    gc_effect,
+    importing,
+    ledger,
+    pgbench,
+    pgbouncer,
+    quiet,
+    report,
+    stalls,
+    verify,
+)
 from bench.common import ROOT, TMP, BenchError, env_float, env_int, log
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url
 from bench.load_pg import load as load_pg
@@ -399,8 +410,12 @@ def bench(cfg: Config) -> dict[str, Any]:
         runner.main_url, cfg.customers, port=cfg.port + 5, workers=cfg.workers,
         connections=cfg.connections, seconds=cfg.seconds, warmup=cfg.warmup, rounds=cfg.rounds,
     )  # fmt: skip
-    log("Python CPU per update, in process (bench.cpu)")
-    cpu_ms = cpu.measure(runner.main_url, cfg.customers, requests=2000, rounds=3)
+    log("Python CPU per update, in process (bench.cpu), once PostgreSQL has settled")
+    cpu_settle = quiet.settle(runner.main_url)
+    cpu_ms = {
+        **cpu.measure(runner.main_url, cfg.customers, requests=2000, rounds=5),
+        "postgresql_settled": cpu_settle,
+    }
     # After the rounds, so the import's CPU does not disturb them; a database of its own.
     imported = importing.bench_import(cfg.admin_url, cfg.import_customers).as_dict()
     log("points balance of a customer with 5,000 ledger rows (bench.ledger)")
