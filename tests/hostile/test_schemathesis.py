@@ -405,6 +405,10 @@ def _schemathesis(location: str, *args: str, seed: int = 1) -> subprocess.Comple
         RUN_SECONDS,
         "--seed",
         str(seed),
+        # Not the examples saved by earlier runs in .hypothesis/: the run is its seed's alone,
+        # as on a fresh clone, instead of replaying whatever a previous local run stumbled on.
+        "--generation-database",
+        "none",
         "--no-color",
         *args,
     ]
