@@ -50,7 +50,7 @@ LOOPS = {"asyncio": "patron.api.event_loop:FairAcceptEventLoop", "uvloop": "uvlo
 def serving_loop(event_loop: str, workers: int) -> str:
     """uvicorn's `loop` option for PATRON_EVENT_LOOP `event_loop` and `workers` processes."""
     if event_loop == "asyncio" and workers == 1:
-        return (
-            "asyncio"  # accepts every waiting connection at once: no other worker to leave any to
-        )
+        # Python's own loop, which accepts every waiting connection at once: no other worker
+        # is there to leave any to.
+        return "asyncio"
     return LOOPS[event_loop]

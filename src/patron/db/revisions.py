@@ -4,7 +4,7 @@ The readiness check compares it with the database's `alembic_version`. Alembic a
 are needed to run migrations, never to serve requests, and importing them only to name the head
 cost every worker about 23 MB of resident memory. Each migration file declares its own
 `revision = "..."` and `down_revision = ...`; the head is the one revision no other names as its
-parent. tests/db/test_migrations.py holds this to Alembic's own answer.
+parent. tests/db/test_revisions.py holds this to Alembic's own answer.
 """
 
 from __future__ import annotations
