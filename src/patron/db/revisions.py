@@ -29,9 +29,11 @@ def _declared(path: Path) -> tuple[str, tuple[str, ...]]:
     revision = values.get("revision")
     if not isinstance(revision, str):
         raise ValueError(f"{path.name} declares no revision")
+    # None for the first migration, a string, or a tuple of them for a merge.
     parent = values.get("down_revision")
-    parents = (parent,) if isinstance(parent, str) else tuple(parent or ())  # type: ignore[arg-type]
-    return revision, tuple(str(p) for p in parents)
+    if isinstance(parent, str):
+        return revision, (parent,)
+    return revision, tuple(str(p) for p in parent or ())  # type: ignore[attr-defined]
 
 
 def head_revision(versions: Path = VERSIONS) -> str:

@@ -10,9 +10,10 @@ waits only when the copy has run out (a worker idle for longer than the TTL) or 
 and then every request of the org that arrives before the check has answered waits for that one
 check instead of making its own. Under load a request waits only when a check has not
 answered within half the TTL (it queues for a connection like any unit of work); when requests
-waited for the check at the TTL, every request of the org arriving during it stalled for a full pass of a
-saturated event loop (on SQLite, 100-240 ms once a second per org, the whole p99), and before
-they shared it a worker serving 64 requests at once made about six checks per org and second.
+waited for the check at the TTL, every request of the org arriving during it stalled for a full
+pass of a saturated event loop (on SQLite, 100-240 ms once a second per org, the whole p99),
+and before they shared it a worker serving 64 requests at once made about six checks per org
+and second.
 """
 
 from __future__ import annotations
