@@ -150,6 +150,7 @@ class _Renderer:
             (str, dataset.till_code(dataset.org_code(dataset.org_index(n)))): "'{org}.till'",
         }
         self.defines: dict[str, str] = {}
+        self.email = dataset.email(n)
 
     def remember_row(self, row: dict[str, Any]) -> None:
         """Later arguments equal to a plain value of this row come from it (`\\gset c_`)."""
@@ -170,6 +171,13 @@ class _Renderer:
                 return known
         name = f"p{len(self.defines) + 1}"
         self.defines[name] = _constant(value)
+        if isinstance(value, dict | list) and self.email in self.defines[name]:
+            # A document naming the captured customer's email (a channel to upsert, the
+            # history's paths) names each replayed customer's own instead: a channel keyed by
+            # another customer's address would be inserted afresh every time, not updated.
+            own = f"replace(:{name}::text, '{self.email}', {self.by_value[(str, self.email)]})"
+            strings = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            return f"{own}::{'text[]' if strings else 'jsonb'}"
         return f":{name}"
 
     def sql(self, sql: str, args: tuple[Any, ...]) -> str:

@@ -51,11 +51,19 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
             measured = [r["stalls"] for r in mine if r.get("stalls")]
             for key in STALLS if measured else ():
                 out[name][key] = round(statistics.median(m.get(key, 0) for m in measured), 3)
+            logged = [r["wal"] for r in mine if r.get("wal")]
+            for key in WAL if logged else ():
+                out[name][key] = round(statistics.median(w[key] for w in logged), 3)
+            if logged:
+                out[name]["checkpoints_in_runs"] = sum(w["checkpoints"] for w in logged)
     return out
 
 
 STALLS = ("lag_seconds", "lag_ticks_over_50ms", "gc_seconds", "gc_collections", "gc2_seconds")
 """What patron's /metrics says its workers spent stalled during a run (bench/stalls.py)."""
+
+WAL = ("wal_kib_per_request", "wal_records_per_request", "fpi_per_request")
+"""What a run on PostgreSQL wrote to the write-ahead log, per request (bench/wal.py)."""
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -250,6 +258,7 @@ def markdown(data: dict[str, Any]) -> str:
                 f" | {_fmt(m['p99_ms'], 2)} | {_fmt(m.get('p99_over_p50'), 2)} |"
             )
     lines += _stalls_table(med, cfg["seconds"])
+    lines += _wal_table(med)
     lines += _loop_table(med)
     lines += _gc_effect_table(data.get("gc_effect"))
     lines += [
@@ -337,6 +346,28 @@ def _stalls_table(med: dict[str, dict[str, float]], seconds: float) -> list[str]
         "",
         "| run | connections | loop lag s | ticks > 50 ms | GC pauses s | collections | gen-2 s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+    ]
+
+
+def _wal_table(med: dict[str, dict[str, float]]) -> list[str]:
+    """WAL per request of the runs on PostgreSQL, medians over rounds, and their checkpoints."""
+    rows = [
+        f"| {RUNS.get(name, name)} | {int(m['connections'])} | {_fmt(m['wal_kib_per_request'], 2)}"
+        f" | {_fmt(m['wal_records_per_request'], 1)} | {_fmt(m['fpi_per_request'], 2)}"
+        f" | {int(m['checkpoints_in_runs'])} |"
+        for name, m in med.items()
+        if "wal_kib_per_request" in m
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "Write-ahead log per request during the runs on PostgreSQL (the server's counters;"
+        " a full-page image is a whole page logged by its first change after a checkpoint):",
+        "",
+        "| run | connections | WAL KiB | records | full-page images | checkpoints in the runs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
         *rows,
     ]
 

@@ -47,6 +47,7 @@ from bench import (
     report,
     stalls,
     verify,
+    wal,
 )
 from bench.common import ROOT, TMP, BenchError, env_float, env_int, log
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url
@@ -218,7 +219,9 @@ class Runner:
                 enrol_percent=self.cfg.enrol_percent,
                 prefix=prefix,
                 check=check,
-                seed=len(self.runs) * 1009 + int(seconds * 10) + connections,
+                # Each server its own sequence too: two servers on one database given the same
+                # seed would send the same updates, and the second would find nothing to change.
+                seed=len(self.runs) * 1009 + int(seconds * 10) + connections + 7 * server.port,
             )
         except BenchError as exc:
             raise BenchError(f"{exc}\n(server log: {server.log_path})") from None
@@ -248,6 +251,17 @@ class Runner:
                 f"{server.name} logged exceptions in round {round_no}: {unexpected};"
                 f" see {server.log_path}"
             )
+
+    def _wal(self, server: Server, before: Any = None, result: WrkResult | None = None) -> Any:
+        """The WAL counters now (`before` None), or what a run wrote per request since then.
+
+        Runs on SQLite get None. The counters are the whole server's: the runs on the small
+        database and through PgBouncer are read the same way.
+        """
+        if "sqlite" in server.name:
+            return None
+        now = wal.snapshot(self.main_url)
+        return now if before is None or result is None else wal.delta(before, now, result.requests)
 
     def peak(self, server: str, key: str) -> float | None:
         """The highest per-worker peak of `server` over the rounds."""
@@ -280,7 +294,7 @@ class Runner:
             run_peaks: dict[str, list[float]] = {s.name: [] for s in servers}
             for name, server, mode, customers, pool, prefix in plan:
                 since = time.monotonic()
-                before = _stalls(server)
+                before, logged = _stalls(server), self._wal(server)
                 result = self._wrk(
                     server, mode=mode, customers=customers, pool=pool, prefix=prefix,
                     connections=cfg.connections, seconds=cfg.seconds,
@@ -288,15 +302,19 @@ class Runner:
                 rss = sampler.peaks(server.name, since, time.monotonic())
                 run_peaks[server.name] += rss
                 self._record(
-                    name, round_no, result, worker_rss_peak_mb=rss, stalls=_stalls(server, before)
-                )
+                    name, round_no, result, worker_rss_peak_mb=rss,
+                    stalls=_stalls(server, before), wal=self._wal(server, logged, result),
+                )  # fmt: skip
             for name, server, pool in low:
-                before = _stalls(server)
+                before, logged = _stalls(server), self._wal(server)
                 result = self._wrk(
                     server, mode="update", customers=cfg.customers, pool=pool,
                     connections=cfg.low_connections, seconds=cfg.seconds,
                 )  # fmt: skip
-                self._record(name, round_no, result, stalls=_stalls(server, before))
+                self._record(
+                    name, round_no, result,
+                    stalls=_stalls(server, before), wal=self._wal(server, logged, result),
+                )  # fmt: skip
         for server in servers:
             self.memory.append(
                 {
@@ -351,16 +369,24 @@ class Runner:
             self.main_url, script, clients=cfg.connections, threads=cfg.threads,
             seconds=cfg.warmup, tag=f"warmup-{round_no}",
         )  # fmt: skip
+        logged = wal.snapshot(self.main_url)
         pg = pgbench.run_pgbench(
             self.main_url, script, clients=cfg.connections, threads=cfg.threads,
             seconds=cfg.seconds, tag=f"round-{round_no}",
         )  # fmt: skip
-        self._record("pgbench_update", round_no, pg, rps=pg.tps, connections=pg.clients)
+        self._record(
+            "pgbench_update", round_no, pg, rps=pg.tps, connections=pg.clients,
+            wal=wal.delta(logged, wal.snapshot(self.main_url), pg.transactions),
+        )  # fmt: skip
+        logged = wal.snapshot(self.main_url)
         pg = pgbench.run_pgbench(
             self.main_url, reference_sql, clients=cfg.connections, threads=cfg.threads,
             seconds=cfg.seconds, tag=f"reference-{round_no}",
         )  # fmt: skip
-        self._record("pgbench_reference", round_no, pg, rps=pg.tps, connections=pg.clients)
+        self._record(
+            "pgbench_reference", round_no, pg, rps=pg.tps, connections=pg.clients,
+            wal=wal.delta(logged, wal.snapshot(self.main_url), pg.transactions),
+        )  # fmt: skip
 
 
 def _stalls(server: Server, before: dict[str, float] | None = None) -> Any:
