@@ -337,17 +337,20 @@ def _stalls_table(med: dict[str, dict[str, float]], seconds: float) -> list[str]
         for name, m in med.items()
         if "lag_seconds" in m
     ]
-    if not rows:
-        return []
-    return [
-        "",
+    return _captioned(
         f"Stalls during patron's runs of {seconds:g} s, from its own /metrics (all workers"
         " together; loop lag is the summed lateness of 100 ms ticks):",
-        "",
-        "| run | connections | loop lag s | ticks > 50 ms | GC pauses s | collections | gen-2 s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        *rows,
-    ]
+        [
+            "run",
+            "connections",
+            "loop lag s",
+            "ticks > 50 ms",
+            "GC pauses s",
+            "collections",
+            "gen-2 s",
+        ],
+        rows,
+    )
 
 
 def _wal_table(med: dict[str, dict[str, float]]) -> list[str]:
@@ -359,17 +362,20 @@ def _wal_table(med: dict[str, dict[str, float]]) -> list[str]:
         for name, m in med.items()
         if "wal_kib_per_request" in m
     ]
-    if not rows:
-        return []
-    return [
-        "",
+    return _captioned(
         "Write-ahead log per request during the runs on PostgreSQL (the server's counters;"
         " a full-page image is a whole page logged by its first change after a checkpoint):",
-        "",
-        "| run | connections | WAL KiB | records | full-page images | checkpoints in the runs |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-        *rows,
-    ]
+        ["run", "connections", "WAL KiB", "records", "full-page images", "checkpoints in the runs"],
+        rows,
+    )
+
+
+def _captioned(caption: str, columns: list[str], rows: list[str]) -> list[str]:
+    """A table of runs under its caption (numbers right-aligned), or nothing without rows."""
+    if not rows:
+        return []
+    header = "| " + " | ".join(columns) + " |"
+    return ["", caption, "", header, "| --- |" + " ---: |" * (len(columns) - 1), *rows]
 
 
 LOOP_PAIRS = (
