@@ -1,4 +1,4 @@
-"""What a run on PostgreSQL (14 or later) wrote to the write-ahead log, from the server's own counters.
+"""What a run on PostgreSQL (14 or later) wrote to its write-ahead log, from the server's counters.
 
 The server's WAL counters (`pg_stat_wal`) and checkpoint counts (`pg_stat_bgwriter`) are read
 before and after a run. During a measured run only one server is under load, so the difference
