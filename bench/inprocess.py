@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,8 @@ class Transaction:
     """The statements of one `Database.transaction()` block."""
 
     write: bool
+    autocommit: bool = False
+    """Each statement committed on its own (`Database.statements`): no BEGIN, no COMMIT."""
     statements: list[Statement] = field(default_factory=list)
 
 
@@ -49,6 +51,10 @@ class _RecordingConnection:
         self._inner = inner
         self._tx = tx
         self.dialect = inner.dialect
+        self.autocommit = inner.autocommit
+
+    def alone_in_time(self) -> bool:
+        return self._inner.alone_in_time()
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         self._tx.statements.append(Statement("fetch", sql, args))
@@ -98,13 +104,21 @@ class RecordingDatabase:
     async def close(self) -> None:
         await self._inner.close()
 
+    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[Connection]:
+        return self._record(self._inner.transaction(write=write), write)
+
+    def statements(self) -> AbstractAsyncContextManager[Connection]:
+        return self._record(self._inner.statements(), True)
+
     @asynccontextmanager
-    async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
-        async with self._inner.transaction(write=write) as conn:
+    async def _record(
+        self, unit: AbstractAsyncContextManager[Connection], write: bool
+    ) -> AsyncIterator[Connection]:
+        async with unit as conn:
             if self.recording is None:
                 yield conn
             else:
-                tx = Transaction(write)
+                tx = Transaction(write, autocommit=conn.autocommit)
                 self.recording.append(tx)
                 yield _RecordingConnection(conn, tx)
 

@@ -166,11 +166,15 @@ async def lock_and_load(
     """Lock a customer (by id, or by identifier in a source/account) and load it whole.
 
     On PostgreSQL this is one statement, and a second only when another writer committed while
-    this one waited for the lock. On SQLite the write transaction already holds the lock.
+    this one waited for the lock. On SQLite the write transaction already holds the lock. On a
+    connection in `autocommit` the customer is read, not locked: its write must check that the
+    version read is still the stored one.
     """
     by_identifier = customer_id is None
     args: tuple[Any, ...] = (key[0], key[1], id_type, value) if key is not None else (customer_id,)
-    if conn.dialect != "postgresql":
+    if conn.dialect != "postgresql" or conn.autocommit:
+        # SQLite's write transaction holds its lock already; outside a transaction nothing is
+        # locked, and the write checks the version it read instead.
         row = await conn.fetchrow(_select(conn.dialect, by_identifier), org_id, now, *args)
         return None if row is None else _customer(row)
     row = await conn.fetchrow(_select(conn.dialect, by_identifier, lock=True), org_id, now, *args)

@@ -154,7 +154,7 @@ async def update(
 
         return Attempt(problems, write)
 
-    return await run_write(db, config, retry, dry_run, answer, attempt)
+    return await run_write(db, config, retry, dry_run, answer, attempt, checked=True)
 
 
 async def change_identifiers(
@@ -201,7 +201,7 @@ async def change_identifiers(
 
         return Attempt(problems, write)
 
-    return await run_write(db, config, retry, dry_run, answer, attempt)
+    return await run_write(db, config, retry, dry_run, answer, attempt, checked=True)
 
 
 def _result(updated: Updated, dry_run: bool) -> WriteResult:

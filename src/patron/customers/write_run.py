@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from patron import errors
 from patron.conditions import IdempotencyKey, StoredResponse
 from patron.customers import idempotency
-from patron.db.driver import Connection, Database, UniqueViolation
+from patron.db.driver import Connection, CustomerChanged, Database, UniqueViolation
 from patron.errors import ApiError, Problem, Problems
 from patron.orgs.model import OrgConfig
 
@@ -63,14 +63,25 @@ async def run_write(
     dry_run: bool,
     answer: Callable[[R], StoredResponse],
     attempt: Callable[[datetime], Attempt[R]],
+    *,
+    checked: bool = False,
 ) -> R | StoredResponse:
-    """Run `attempt`'s write in one transaction, once per Idempotency-Key, retrying a lost race."""
-    for run in range(1, ATTEMPTS + 1):
+    """Run `attempt`'s write in one transaction, once per Idempotency-Key, retrying a lost race.
+
+    `checked`: the write reads one customer and stores it with one self-checking statement
+    (`Database.statements`), so a request without an Idempotency-Key that stores something is
+    first run without a transaction; if the customer changed in between, nothing was written,
+    and it runs again in a transaction holding the customer's lock.
+    """
+    run = 1
+    unlocked = checked and retry is None and not dry_run
+    while True:
         now = idempotency.utcnow()
         # Resolved afresh for each run: planning adds its findings to the problems.
         prepared = attempt(now)
+        unit = db.statements() if unlocked else db.transaction(write=True)
         try:
-            async with db.transaction(write=True) as conn:
+            async with unit as conn:
                 if retry is not None and not dry_run:
                     replay = await idempotency.claim(conn, config.org_id, retry, now)
                     if replay is not None:
@@ -80,7 +91,11 @@ async def run_write(
                     # Even a write that changed nothing is recorded: its retry must replay it.
                     await idempotency.record(conn, config.org_id, retry, answer(result))
             return result
+        except CustomerChanged:
+            if not unlocked:
+                raise
+            unlocked = False
         except UniqueViolation as exc:
             if run == ATTEMPTS or not lost_race(exc):
                 raise identifier_taken(exc, prepared.problems) from None
-    raise AssertionError("unreachable")
+            run += 1

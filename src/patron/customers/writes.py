@@ -22,7 +22,7 @@ from patron.customers.events import Event
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.customers.rows import PARTS, PlanRows, Stamp, customer_row, rows_of
-from patron.db.driver import Connection
+from patron.db.driver import Connection, CustomerChanged
 from patron.orgs.model import OrgId
 
 
@@ -270,23 +270,46 @@ _OUTBOX_CTE = (
 )
 
 
+_CHANGED = " WHERE EXISTS (SELECT 1 FROM c)"
+"""In a checked statement, every part but the customer's own row writes only when that row was
+updated, so a customer changed since it was read gets nothing written at all."""
+
+
 @cache
-def _update_sql(parts: tuple[str, ...]) -> str:
-    """The one statement of an update touching `parts` (a handful of shapes, each prepared once)."""
+def _update_sql(parts: tuple[str, ...], checked: bool) -> str:
+    """The one statement of an update touching `parts` (a handful of shapes, each prepared once).
+
+    `checked`: the customer row is locked (without waiting: a row another transaction holds
+    fails the statement) and updated only if its version is still the one read (the new version
+    less one), the other parts are written only if it was, and the statement answers a row only
+    then. Without a lock held since the read, that is what keeps concurrent writers apart.
+    """
     ctes = [
         "c AS (UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5,"
-        " modified_at = $6 WHERE org_id = $1 AND id = $2)",
-        _OUTBOX_CTE,
+        " modified_at = $6 WHERE org_id = $1 AND id = $2"
+        + (" AND EXISTS (SELECT 1 FROM k) RETURNING 1)" if checked else ")"),
+        _OUTBOX_CTE.replace(" ORDER BY e.n)", f"{_CHANGED} ORDER BY e.n)")
+        if checked
+        else _OUTBOX_CTE,
     ]
     for n, part in enumerate(parts, start=15):
         rows = f"jsonb_to_recordset(${n}::jsonb) AS r({_RECORD[part]})"
+        if checked:
+            rows = f"(SELECT * FROM {rows}{_CHANGED}) AS r"
         ctes.append(f"w{n} AS ({_PARTS[part].format(rows=rows)})")
+    if checked:
+        ctes.insert(
+            0,
+            "k AS (SELECT 1 FROM customers WHERE org_id = $1 AND id = $2 AND version = $3 - 1"
+            " FOR UPDATE NOWAIT)",
+        )
+    values = "$1, $2, $3, $6, $9, $7, $8, $10, $14"
     return (
         "WITH "
         + ", ".join(ctes)
         + " INSERT INTO customer_history (org_id, customer_id, version, at,"
         " request_id, actor_code, actor_type, changes, context)"
-        " VALUES ($1, $2, $3, $6, $9, $7, $8, $10, $14)"
+        + (f" SELECT {values}{_CHANGED} RETURNING 1" if checked else f" VALUES ({values})")
     )
 
 
@@ -294,8 +317,11 @@ async def _update_in_one_statement(conn: Connection, rows: PlanRows) -> None:
     s = rows.stamp
     parts = tuple(name for name in _PARTS if rows.parts[name])
     events = rows.events
-    await conn.execute(
-        _update_sql(parts),
+    checked = conn.autocommit
+    if checked and not conn.alone_in_time():
+        raise CustomerChanged("too little of the deadline left to write outside a transaction")
+    stored = await conn.fetchval(
+        _update_sql(parts, checked),
         s.org_id,
         s.customer_id,
         s.version,
@@ -312,3 +338,5 @@ async def _update_in_one_statement(conn: Connection, rows: PlanRows) -> None:
         rows.context,
         *(rows.parts[name] for name in parts),
     )
+    if checked and stored is None:
+        raise CustomerChanged(f"customer {s.customer_id} changed since it was read")

@@ -25,6 +25,11 @@ class Row(Protocol):
     def keys(self) -> Iterable[str]: ...
 
 
+class CustomerChanged(Exception):
+    """A self-checking write found the customer changed since it was read: nothing was written,
+    and the unit of work is run again, holding the customer's lock this time."""
+
+
 class UniqueViolation(Exception):
     """A unique or primary key refused a row; `table` names the table when known."""
 
@@ -71,9 +76,22 @@ def parse_database_url(url: str) -> DatabaseUrl:
 
 
 class Connection(Protocol):
-    """What repositories see: one connection inside one transaction."""
+    """What repositories see: one connection inside one transaction, or (`autocommit`) one whose
+    statements each commit on their own."""
 
     dialect: Dialect
+    autocommit: bool
+    """True in a unit of work from `Database.statements`: a read takes no lock, so a write must
+    check in its own statement that what it read has not changed (`CustomerChanged`)."""
+
+    def alone_in_time(self) -> bool:
+        """Whether a statement that commits on its own, sent now, would be ended by the server's
+        statement timeout before the unit of work's deadline passes (always, in a transaction).
+
+        A statement patron has given up on must not commit later: in a transaction it cannot,
+        as COMMIT is never sent; on its own it can, unless the server ends it first.
+        """
+        ...
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
 
@@ -100,6 +118,16 @@ class Database(Protocol):
     async def close(self) -> None: ...
 
     def transaction(self, *, write: bool) -> AbstractAsyncContextManager[Connection]: ...
+
+    def statements(self) -> AbstractAsyncContextManager[Connection]:
+        """A unit of work for a read followed by one self-checking write statement.
+
+        On PostgreSQL without a pooler each statement commits on its own (`autocommit`): two
+        round trips fewer than BEGIN and COMMIT, and no row lock held while the request is
+        planned. Elsewhere (SQLite; a pooler, where the statement timeout needs a transaction)
+        it is a write transaction.
+        """
+        ...
 
     def usage(self) -> PoolUsage:
         """How many connections are open and in use now (reads no database)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from patron.db.base import (
     Connection,
+    CustomerChanged,
     Database,
     DatabaseUnavailable,
     DatabaseUrl,
@@ -40,6 +41,7 @@ from patron.db.sqlite import SqliteConnection, SqliteDatabase, connect_sqlite, s
 
 __all__ = [
     "Connection",
+    "CustomerChanged",
     "Database",
     "DatabaseUnavailable",
     "DatabaseUrl",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -27,6 +27,7 @@ import orjson
 
 from patron.db.base import (
     Connection,
+    CustomerChanged,
     DatabaseUnavailable,
     Dialect,
     Pooler,
@@ -101,12 +102,20 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 class PostgresConnection:
-    """An asyncpg connection inside a transaction, with errors mapped to ours."""
+    """An asyncpg connection inside a transaction (or, `autocommit`, outside one), with errors
+    mapped to ours."""
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, *, autocommit: bool = False, alone_by: float = 0.0
+    ) -> None:
         self._conn = conn
+        self.autocommit = autocommit
+        self._alone_by = alone_by
+
+    def alone_in_time(self) -> bool:
+        return not self.autocommit or asyncio.get_running_loop().time() < self._alone_by
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         try:
@@ -126,6 +135,11 @@ class PostgresConnection:
             return await self._conn.fetchval(sql, *args)
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(exc.table_name, str(exc)) from exc
+        except asyncpg.LockNotAvailableError as exc:
+            if not self.autocommit:
+                raise
+            # A self-checking write met a row another transaction holds (FOR UPDATE NOWAIT).
+            raise CustomerChanged(str(exc)) from exc
 
     async def execute(self, sql: str, *args: Any) -> None:
         try:
@@ -233,8 +247,18 @@ class PostgresDatabase:
         size, idle = pool.get_size(), pool.get_idle_size()
         return PoolUsage(size, size - idle, idle, pool.get_max_size())
 
+    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[Connection]:
+        return self._unit(write=write, begin=True)
+
+    def statements(self) -> AbstractAsyncContextManager[Connection]:
+        # Behind a pooler the statement timeout is SET LOCAL, which needs a transaction; and
+        # when the server's timeout is not shorter than patron's deadline, a statement patron
+        # gave up on could still commit.
+        alone = self._set_timeout is None and self._statement_timeout_ms / 1000 < self._timeout_s
+        return self._unit(write=True, begin=not alone)
+
     @asynccontextmanager
-    async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
+    async def _unit(self, *, write: bool, begin: bool) -> AsyncIterator[Connection]:
         pool = self._pool
         if pool is None:
             raise DatabaseUnavailable("database is not open")
@@ -258,15 +282,19 @@ class PostgresDatabase:
                     # Any refusal while connecting (authentication, a missing database, too
                     # many connections) means there is no database to work with.
                     raise DatabaseUnavailable(_describe(exc)) from exc
-                tx = (
-                    conn.transaction()
-                    if write
-                    else conn.transaction(isolation="repeatable_read", readonly=True)
-                )
-                async with tx:
-                    if self._set_timeout is not None:
-                        await conn.execute(self._set_timeout)
-                    yield PostgresConnection(conn)
+                if not begin:
+                    alone_by = deadline - self._statement_timeout_ms / 1000
+                    yield PostgresConnection(conn, autocommit=True, alone_by=alone_by)
+                else:
+                    tx = (
+                        conn.transaction()
+                        if write
+                        else conn.transaction(isolation="repeatable_read", readonly=True)
+                    )
+                    async with tx:
+                        if self._set_timeout is not None:
+                            await conn.execute(self._set_timeout)
+                        yield PostgresConnection(conn)
         except _PG_UNAVAILABLE as exc:
             # A lost or silent connection (or one cut mid-statement by the deadline) is dropped;
             # one the server merely refused a statement on (a timeout, a rollback) is reused.

@@ -8,7 +8,7 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -97,9 +97,13 @@ class SqliteConnection:
     """The process's SQLite connection inside a transaction."""
 
     dialect: Dialect = "sqlite"
+    autocommit = False
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+
+    def alone_in_time(self) -> bool:
+        return True
 
     def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
         with _sqlite_errors():
@@ -250,6 +254,10 @@ class SqliteDatabase:
             # use it meanwhile instead of queueing behind this one.
             await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
             delay = min(delay * 2, 0.05)
+
+    def statements(self) -> AbstractAsyncContextManager[Connection]:
+        # One writer at a time: the write transaction's lock already keeps writers apart.
+        return self.transaction(write=True)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
