@@ -124,8 +124,9 @@ class Database(Protocol):
 
         On PostgreSQL without a pooler each statement commits on its own (`autocommit`): two
         round trips fewer than BEGIN and COMMIT, and no row lock held while the request is
-        planned. Elsewhere (SQLite; a pooler, where the statement timeout needs a transaction)
-        it is a write transaction.
+        planned. Elsewhere it is a write transaction: on SQLite; behind a pooler, where the
+        statement timeout needs a transaction; and when the server's statement timeout is not
+        shorter than the unit of work's deadline.
         """
         ...
 
