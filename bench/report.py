@@ -300,7 +300,8 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         f"Round trips to the database per update: {data['statements']['update_round_trips']}"
         f" (per details read: {data['statements']['details_round_trips']}), counting BEGIN and"
-        " COMMIT (patron skips asyncpg's session reset when a connection goes back to the pool).",
+        " COMMIT where statements run in a transaction (patron skips asyncpg's session reset when"
+        " a connection goes back to the pool).",
         _cpu_line(data.get("cpu_per_update_ms")),
         "",
         "| load | rows | seconds | rows/s |",
