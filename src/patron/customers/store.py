@@ -163,8 +163,9 @@ async def change_one(
     customer = await _lock_and_load(conn, config, target.lookup, target.customer_id, now)
     if isinstance(customer, Problem):
         raise ApiError([customer, *problems.errors], problems.warnings)
-    # Compared under the lock, so no writer can slip in between check and update. Errors of the
-    # request itself come along, and a 400 outranks the 412 (as it does a 404).
+    # Compared under the lock, or (outside a transaction) with the version the write statement
+    # then checks, so no writer can slip in between check and update. Errors of the request
+    # itself come along, and a 400 outranks the 412 (as it does a 404).
     refusal = accepts(customer.version) if accepts is not None else None
     if refusal is not None:
         raise ApiError([refusal, *problems.errors], problems.warnings)

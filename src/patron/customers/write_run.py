@@ -4,7 +4,9 @@ consent).
 A run resolves the request (pure, outside the transaction), opens a write transaction, claims
 the Idempotency-Key unless it is a dry run (a key already answered replays that answer), makes
 the write, and keeps the answer for the key in the same transaction. A run that loses a race for
-an identifier is run once more; a second loss is a 409, never a 500.
+an identifier is run once more; a second loss is a 409, never a 500. A checked write (an update
+or identifier change without a key) first runs without the transaction, and runs again in one
+if its customer changed between its read and its write (`CustomerChanged`).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ async def run_write(
     *,
     checked: bool = False,
 ) -> R | StoredResponse:
-    """Run `attempt`'s write in one transaction, once per Idempotency-Key, retrying a lost race.
+    """Run `attempt`'s write atomically, once per Idempotency-Key, retrying a lost race.
 
     `checked`: the write reads one customer and stores it with one self-checking statement
     (`Database.statements`), so a request without an Idempotency-Key that stores something is
