@@ -35,6 +35,8 @@ from bench.dataset import (
     till_code,
     wechat_id,
 )
+from patron.customers import profiles_doc
+from patron.customers.model import Actor, Channel, Profile
 from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
 
 CUSTOMER_TABLES = CUSTOMER_ROW_TABLES
@@ -161,22 +163,47 @@ def append_customer(batch: Batch, n: int, customer_id: int, now: datetime) -> No
     rows = batch.rows
     loyalty = "loyalty" if enrolled(n) else "non_loyalty"
     first, last = first_name(n), last_name(n)
-    rows["customers"].append((org, customer_id, 1, loyalty, extended_fields(n), now, now))
-    rows["profiles"].append(
-        (
-            org,
-            customer_id,
+    actor = Actor(till)
+    profiles = [
+        Profile(
             "INSTORE",
             "",
             first,
             last,
             custom_fields(n),
+            channels=[
+                Channel("mobile", mobile(n), True, True),
+                Channel("email", email(n), True, False),
+            ],
+            created_at=now,
+            created_by=actor,
+            modified_at=now,
+            modified_by=actor,
+        )
+    ]
+    if has_wechat(n):
+        profiles.append(
+            Profile(
+                "WECHAT",
+                WECHAT_ACCOUNT,
+                first,
+                last,
+                created_at=now,
+                created_by=actor,
+                modified_at=now,
+                modified_by=actor,
+            )
+        )
+    rows["customers"].append(
+        (
+            org,
+            customer_id,
+            1,
+            loyalty,
+            extended_fields(n),
             now,
-            till,
-            "TILL",
             now,
-            till,
-            "TILL",
+            [profiles_doc.entry(p) for p in profiles],
         )
     )
     owners = rows["identifier_owners"]
@@ -187,27 +214,7 @@ def append_customer(batch: Batch, n: int, customer_id: int, now: datetime) -> No
     ids.append((org, "INSTORE", "", "mobile", mobile(n), customer_id, 0))
     ids.append((org, "INSTORE", "", "email", email(n), customer_id, 1))
     ids.append((org, "INSTORE", "", "externalId", external_id(n), customer_id, 2))
-    chans = rows["comm_channels"]
-    chans.append((org, customer_id, "INSTORE", "", "mobile", mobile(n), True, True, {}, 0))
-    chans.append((org, customer_id, "INSTORE", "", "email", email(n), True, False, {}, 1))
     if has_wechat(n):
-        rows["profiles"].append(
-            (
-                org,
-                customer_id,
-                "WECHAT",
-                WECHAT_ACCOUNT,
-                first,
-                last,
-                {},
-                now,
-                till,
-                "TILL",
-                now,
-                till,
-                "TILL",
-            )
-        )
         owners.append((org, "wechat", wechat_id(n), customer_id))
         ids.append((org, "WECHAT", WECHAT_ACCOUNT, "wechat", wechat_id(n), customer_id, 0))
     rid = request_id(n)

@@ -75,6 +75,9 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, str) and key in JSON_COLUMNS:
             value = orjson.loads(str(value))  # SQLite text, or the loader's encoded Json
+        if key == "profiles" and isinstance(value, list):
+            # The customer's profiles (`patron.customers.profiles_doc`) carry their own times.
+            value = [_normalise(p) for p in value]
         if isinstance(value, bool):
             value = int(value)  # SQLite stores booleans as 0/1
         out[key] = value

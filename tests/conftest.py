@@ -42,10 +42,8 @@ CUSTOMER_TABLES = (
     "customer_history",
     "subscriptions",
     "enrolments",
-    "comm_channels",
     "identifiers",
     "identifier_owners",
-    "profiles",
     "customers",
 )
 

@@ -25,7 +25,10 @@ DATABASE = "patron_test_bench_replay"
 async def _counts(url: str) -> tuple[int, int]:
     conn = await asyncpg.connect(url)
     try:
-        channels = await conn.fetchval("SELECT count(*) FROM comm_channels")
+        channels = await conn.fetchval(
+            "SELECT sum(jsonb_array_length(p->'channels'))"
+            " FROM customers, jsonb_array_elements(profiles) p"
+        )
         history = await conn.fetchval("SELECT count(*) FROM customer_history")
         return int(channels), int(history)
     finally:

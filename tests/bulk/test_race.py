@@ -9,34 +9,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import orjson
 import pytest
 from click.testing import Result
 from starlette.testclient import TestClient
 
+from patron.customers import profiles_doc
+from patron.customers.model import Actor, Profile
 from tests.bulk.support import cli as patron
 from tests.bulk.support import count, customer_body, make_org, rejects, write_jsonl
 
 
 async def _hold_identifier(url: str, org: str, source: str, release: threading.Event) -> None:
     """Insert a customer holding line 2's mobile in `source` as patron's writers store one
-    (profile, owner row, identifier), and commit only once `release` is set."""
+    (customer row with its profile, owner row, identifier), and commit only once `release` is set."""
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
             now = datetime.now(UTC)
+            profile = Profile(source, "", created_at=now, created_by=Actor("t"))
             await conn.execute(
                 "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields,"
-                " created_at, modified_at) VALUES ($1, 900000001, 1, 'non_loyalty', '{}', $2, $2)",
+                " created_at, modified_at, profiles)"
+                " VALUES ($1, 900000001, 1, 'non_loyalty', '{}', $2, $2, $3::jsonb)",
                 org,
                 now,
-            )
-            await conn.execute(
-                "INSERT INTO profiles (org_id, customer_id, source, account_id, fields, created_at,"
-                " created_by, created_by_type, modified_at, modified_by, modified_by_type)"
-                " VALUES ($1, 900000001, $3, '', '{}', $2, 't', 'TILL', $2, 't', 'TILL')",
-                org,
-                now,
-                source,
+                orjson.dumps([profiles_doc.entry(profile)]).decode(),
             )
             await conn.execute(
                 "INSERT INTO identifier_owners (org_id, type, value, customer_id)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.testclient import TestClient
 
 from tests.bulk.support import cli as patron
@@ -53,10 +54,6 @@ def _stored(client: TestClient, org: str) -> dict[str, list[tuple[Any, ...]]]:
     queries = {
         "identifiers": "SELECT source, account_id, type, value, position FROM identifiers"
         " WHERE org_id = $1 ORDER BY value, source",
-        "profiles": "SELECT source, account_id, first_name, last_name, fields FROM profiles"
-        " WHERE org_id = $1 ORDER BY first_name, source",
-        "channels": "SELECT type, value, is_primary, verified FROM comm_channels"
-        " WHERE org_id = $1 ORDER BY value",
         "history": "SELECT version, request_id, changes FROM customer_history"
         " WHERE org_id = $1 ORDER BY request_id, version",
         "outbox": "SELECT subject FROM outbox WHERE org_id = $1 ORDER BY id",
@@ -65,6 +62,22 @@ def _stored(client: TestClient, org: str) -> dict[str, list[tuple[Any, ...]]]:
         name: [tuple(str(v) for v in r.values()) for r in rows(client, sql, org)]
         for name, sql in queries.items()
     }
+    profiles = []
+    channels = []
+    for r in rows(client, "SELECT profiles FROM customers WHERE org_id = $1", org):
+        stored = r["profiles"]
+        for p in orjson.loads(stored) if isinstance(stored, str) else stored:
+            profiles.append(
+                tuple(
+                    str(p[k]) for k in ("source", "account_id", "first_name", "last_name", "fields")
+                )
+            )
+            channels += [
+                tuple(str(c[k]) for k in ("type", "value", "is_primary", "verified"))
+                for c in p["channels"]
+            ]
+    found["profiles"] = sorted(profiles, key=lambda p: (p[2], p[0]))
+    found["channels"] = sorted(channels, key=lambda c: c[1])
     # `patron.<org>.<type>`: the type, in publication order.
     found["outbox"] = [(subject.split(".", 2)[2],) for (subject,) in found["outbox"]]
     return found

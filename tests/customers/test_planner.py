@@ -75,7 +75,7 @@ def test_no_change_means_no_version_bump_and_no_writes() -> None:
         customer,
     )
     assert p.changes == [] and p.customer.version == 3
-    assert p.writes.touched_profiles == [] and p.writes.channels == []
+    assert p.writes.touched_profiles == [] and p.writes.new_profiles == []
 
 
 def test_identifier_held_by_another_customer_in_same_profile_key() -> None:
@@ -108,7 +108,13 @@ def test_primary_moves_within_a_type() -> None:
         "profiles[INSTORE].commChannels[email:b@example.com]",
         "profiles[INSTORE].commChannels[email:a@example.com].primary",
     ]
-    assert len(p.writes.channels) == 2
+    assert [
+        (c.value, c.primary) for c in p.customer.profiles[KEY].channels if c.type == "email"
+    ] == [
+        ("a@example.com", False),
+        ("b@example.com", True),
+    ]
+    assert p.writes.touched_profiles == [KEY]
 
 
 def test_registration_plans_from_nothing() -> None:

@@ -36,17 +36,39 @@ def test_registration_rows_name_every_new_row_once() -> None:
     assert p.errors == []
     rows = rows_of(p, STAMP, registered=True)
     assert set(rows.parts) == set(PARTS)
-    assert [(r["source"], r["first_name"]) for r in rows.parts["new_profiles"]] == [
-        ("INSTORE", "Ann")
-    ]
-    assert rows.parts["profiles"] == []
     assert [(r["type"], r["value"], r["position"]) for r in rows.parts["identifiers"]] == [
         ("mobile", "919999000002", 0)
     ]
-    assert [(r["type"], r["value"]) for r in rows.parts["channels"]] == [("email", "b@example.com")]
     assert [(r["program_id"], r["tier_number"]) for r in rows.parts["enrolments"]] == [(7, 2)]
     assert [(r["program_id"], r["points"]) for r in rows.parts["credits"]] == [(7, 75)]
-    assert rows.customer == {"loyalty_type": "loyalty", "extended_fields": {}}
+    assert rows.customer == {
+        "loyalty_type": "loyalty",
+        "extended_fields": {},
+        "profiles": [
+            {
+                "source": "INSTORE",
+                "account_id": "",
+                "first_name": "Ann",
+                "last_name": None,
+                "fields": {},
+                "created_at": "2026-11-28T10:00:00+00:00",
+                "created_by": "t1",
+                "created_by_type": "TILL",
+                "modified_at": "2026-11-28T10:00:00+00:00",
+                "modified_by": "t1",
+                "modified_by_type": "TILL",
+                "channels": [
+                    {
+                        "type": "email",
+                        "value": "b@example.com",
+                        "is_primary": True,
+                        "verified": False,
+                        "meta": {},
+                    }
+                ],
+            }
+        ],
+    }
     assert rows.changes == [c.to_wire() for c in p.changes]
     assert [e.subject.split(".", 2)[2] for e in rows.events] == [
         REGISTERED,
@@ -59,16 +81,17 @@ def test_update_rows_touch_only_what_changed() -> None:
     customer = stored()
     p = run(CustomerRequest(profiles=(ProfileReq(None, None, first_name="Tim"),)), customer)
     rows = rows_of(p, STAMP, registered=False)
-    assert rows.parts["new_profiles"] == []
-    assert rows.parts["profiles"] == [
-        {
-            "source": KEY[0],
-            "account_id": KEY[1],
-            "first_name": "Tim",
-            "last_name": None,
-            "fields": {},
-        }
-    ]
-    assert all(rows.parts[name] == [] for name in PARTS if name != "profiles")
+    [profile] = rows.customer["profiles"]
+    assert (profile["source"], profile["account_id"], profile["first_name"]) == (*KEY, "Tim")
+    assert profile["modified_at"] == NOW.isoformat() and profile["modified_by"] == ACTOR.code
+    assert all(rows.parts[name] == [] for name in PARTS)
     assert [e.subject.split(".", 2)[2] for e in rows.events] == [UPDATED]
     assert rows.stamp is STAMP
+
+
+def test_an_update_that_changes_no_profile_keeps_the_stored_profiles() -> None:
+    p = run(CustomerRequest(extended_fields={"city": "Delhi"}), stored())
+    assert p.changes
+    rows = rows_of(p, STAMP, registered=False)
+    assert rows.customer["profiles"] is None
+    assert rows.customer["extended_fields"]["city"] == "Delhi"

@@ -166,7 +166,7 @@ def test_stored_values_become_canonical_and_collisions_are_left_and_reported(
     url_at_0004: str, migration_log: list[logging.LogRecord]
 ) -> None:
     _in_database(url_at_0004, _fill)
-    upgrade(url_at_0004)
+    upgrade(url_at_0004, "0005")
 
     identifiers = _in_database(url_at_0004, lambda c: _rows(c, "identifiers"))
     assert identifiers == {
@@ -222,7 +222,7 @@ def test_a_stored_value_that_is_no_longer_valid_is_left_and_reported(
         )
 
     _in_database(url_at_0004, fill)
-    upgrade(url_at_0004)
+    upgrade(url_at_0004, "0005")
     identifiers = _in_database(url_at_0004, lambda c: _rows(c, "identifiers"))
     assert ("mig", 6, "INSTORE", "externalId", "\u200b\u200b") in identifiers
     invalid = [r for r in migration_log if "no longer valid" in r.getMessage()]
@@ -234,7 +234,7 @@ def test_a_stored_value_that_is_no_longer_valid_is_left_and_reported(
 def test_an_empty_database_migrates_with_nothing_to_report(
     url_at_0004: str, migration_log: list[logging.LogRecord]
 ) -> None:
-    upgrade(url_at_0004)
+    upgrade(url_at_0004, "0005")
     assert [_fields(r) for r in migration_log] == [
         {"table": "identifiers", "changed": 0, "collisions": 0},
         {"table": "comm_channels", "changed": 0, "collisions": 0},

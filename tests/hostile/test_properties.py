@@ -616,7 +616,7 @@ def test_planning_an_applied_update_again_changes_nothing(request: CustomerReque
     assert second.errors == []
     assert [c.to_wire() for c in second.changes] == []
     assert second.customer.version == first.customer.version
-    assert second.writes.new_identifiers == [] and second.writes.channels == []
+    assert second.writes.new_identifiers == [] and second.writes.touched_profiles == []
     assert second.writes.new_profiles == [] and second.writes.new_enrolments == []
 
 

@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from patron.db.driver import Connection
 
 
@@ -55,8 +57,12 @@ async def load_stored(conn: Connection, org_id: str) -> Stored:
         )
     }
     profiles = Counter(
-        r["customer_id"]
-        for r in await conn.fetch("SELECT customer_id FROM profiles WHERE org_id = $1", org_id)
+        {
+            int(r["id"]): len(_json(r["profiles"]))
+            for r in await conn.fetch(
+                "SELECT id, profiles FROM customers WHERE org_id = $1", org_id
+            )
+        }
     )
     identifiers = {
         (r["type"], r["value"]): r["customer_id"]
@@ -139,3 +145,8 @@ def integrity_problems(stored: Stored) -> list[str]:
                 f"customer {cid} program {program}: ledger {credited[(cid, program)]}, history {total}"
             )
     return problems
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: SQLite hands back text, asyncpg the decoded value."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value

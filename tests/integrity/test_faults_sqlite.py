@@ -169,7 +169,6 @@ def test_sqlite_disk_full_mid_transaction_is_503_and_rolls_back(
             for t in (
                 "customers",
                 "identifiers",
-                "comm_channels",
                 "points_ledger",
                 "customer_history",
             )

@@ -113,11 +113,12 @@ def enrol(client: TestClient, code: str, program_id: int, tier: int, customer_id
     async def q(conn: Connection) -> None:
         await conn.execute(
             "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields,"
-            " created_at, modified_at) VALUES ($1, $2, 1, 'loyalty', $3, $4, $4)",
+            " created_at, modified_at, profiles) VALUES ($1, $2, 1, 'loyalty', $3, $4, $4, $5)",
             code,
             customer_id,
             {},
             _now(),
+            [],
         )
         await conn.execute(
             "INSERT INTO enrolments (org_id, customer_id, program_id, tier_number,"

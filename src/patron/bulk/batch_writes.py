@@ -108,21 +108,25 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
     s = written.stamp
     parts = written.parts
     org, cid = s.org_id, s.customer_id
-    attribution = (s.now, s.actor.code, s.actor.type, s.now, s.actor.code, s.actor.type)
     customer = written.customer
     rows["customers"].append(
-        (org, cid, s.version, customer["loyalty_type"], customer["extended_fields"], s.now, s.now)
+        (
+            org,
+            cid,
+            s.version,
+            customer["loyalty_type"],
+            customer["extended_fields"],
+            s.now,
+            s.now,
+            customer["profiles"],
+        )
     )
-    for p in parts["new_profiles"]:
-        rows["profiles"].append((org, cid, *p.values(), *attribution))
     for o in parts["owners"]:
         rows["identifier_owners"].append((org, o["type"], o["value"], cid))
     for i in parts["identifiers"]:
         rows["identifiers"].append(
             (org, i["source"], i["account_id"], i["type"], i["value"], cid, i["position"])
         )
-    for ch in parts["channels"]:
-        rows["comm_channels"].append((org, cid, *ch.values()))
     for e in parts["enrolments"]:
         rows["enrolments"].append((org, cid, *e.values(), s.now))
     for cr in parts["credits"]:

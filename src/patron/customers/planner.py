@@ -59,13 +59,14 @@ class Writes:
 
     new_profiles: list[ProfileKey] = field(default_factory=list)
     touched_profiles: list[ProfileKey] = field(default_factory=list)
+    """Profiles whose names, fields, identifiers or channels changed. Profiles are stored whole
+    in the customer's row, so these say whether that list is written, not which rows."""
     removed_identifiers: list[tuple[ProfileKey, str, str]] = field(default_factory=list)
     new_identifiers: list[tuple[ProfileKey, str, str]] = field(default_factory=list)
     new_owners: list[tuple[str, str]] = field(default_factory=list)
     """(type, value) pairs the customer holds after the plan and held in no profile before."""
     released_owners: list[tuple[str, str]] = field(default_factory=list)
     """(type, value) pairs the customer held before the plan and holds in no profile after."""
-    channels: list[tuple[ProfileKey, Channel]] = field(default_factory=list)
     new_enrolments: list[Enrolment] = field(default_factory=list)
     credits: list[Credit] = field(default_factory=list)
     subscriptions: list[tuple[str, str, str]] = field(default_factory=list)
@@ -256,10 +257,8 @@ class _Planner:
             meta = {k: v for k, v in (req.meta or {}).items() if v is not None}
             ch = Channel(req.type, req.value, bool(req.primary), bool(req.verified), meta)
             prof.channels.append(ch)
-            self.writes.channels.append((prof.key, ch))
             self.change(path, None, channel_wire(ch))
             return
-        before = len(self.changes)
         if req.primary is not None and req.primary != existing.primary:
             self.change(f"{path}.primary", existing.primary, req.primary)
             existing.primary = req.primary
@@ -268,8 +267,6 @@ class _Planner:
             existing.verified = req.verified
         for key, value in (req.meta or {}).items():
             self.set_field(existing.meta, f"{path}.meta.{key}", key, value)
-        if len(self.changes) > before:
-            self.writes.channels.append((prof.key, existing))
 
     def demote_other_primaries(self, prof: Profile, label: str, reqs: list[RChannel]) -> None:
         """Rule 5: making a channel primary makes the others of its type non-primary."""
@@ -282,8 +279,6 @@ class _Planner:
                         f"profiles[{label}].commChannels[{ch.type}:{ch.value}].primary", True, False
                     )
                     ch.primary = False
-                    if all(c is not ch for _, c in self.writes.channels):
-                        self.writes.channels.append((prof.key, ch))
 
     def set_field(self, target: dict[str, Any], path: str, name: str, value: Any) -> None:
         """Merge one key: None removes it, anything else sets it (rules 5, 6, 7)."""

@@ -1,7 +1,7 @@
 """The SQL that reads and locks customers (writes are in `patron.customers.writes`).
 
-A customer is loaded whole in one statement (its profiles, identifiers, channels and enrolments
-folded into JSON columns by the database), after a separate statement locked it (`FOR UPDATE` on
+A customer is loaded whole in one statement (its profiles and their channels stored as JSON in
+its row, its identifiers and enrolments folded into JSON columns by the database), after a separate statement locked it (`FOR UPDATE` on
 PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds the write lock).
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from patron.customers.model import Actor, Channel, Customer, Enrolment, Holder, Profile, ProfileKey
+from patron.customers import profiles_doc
+from patron.customers.model import Customer, Enrolment, Holder, ProfileKey
 from patron.db.driver import Connection, Dialect, Row
 from patron.orgs.model import OrgId
 
@@ -40,23 +41,10 @@ def _select(dialect: Dialect, by_identifier: bool, lock: bool = False) -> str:
     )
     columns = ", ".join(
         [
-            "c.id, c.version, c.loyalty_type, c.extended_fields, c.created_at, c.modified_at",
-            folded(
-                "p.source, p.account_id, p.first_name, p.last_name, p.fields, p.created_at, p.created_by,"
-                " p.created_by_type, p.modified_at, p.modified_by, p.modified_by_type",
-                "profiles",
-                "p",
-            )
-            + " AS profiles",
+            "c.id, c.version, c.loyalty_type, c.extended_fields, c.created_at, c.modified_at,"
+            " c.profiles",
             folded("i.source, i.account_id, i.type, i.value", "identifiers", "i", "i.position")
             + " AS identifiers",
-            folded(
-                "ch.source, ch.account_id, ch.type, ch.value, ch.is_primary, ch.verified, ch.meta",
-                "comm_channels",
-                "ch",
-                "ch.position",
-            )
-            + " AS channels",
             folded(f"e.program_id, e.tier_number, e.tier_expiry_date, {points}", "enrolments", "e")
             + " AS enrolments",
         ]
@@ -103,24 +91,9 @@ def _customer(row: Row) -> Customer:
         created_at=_ts(row["created_at"]),
         modified_at=_ts(row["modified_at"]),
     )
-    for src, acc, first, last, fields, cat, cby, cbt, mat, mby, mbt in _json(row["profiles"]):
-        customer.profiles[(src, acc)] = Profile(
-            source=src,
-            account_id=acc,
-            first_name=first,
-            last_name=last,
-            fields=_json(fields) or {},
-            created_at=_ts(cat),
-            created_by=Actor(cby, cbt),
-            modified_at=_ts(mat),
-            modified_by=Actor(mby, mbt),
-        )
+    profiles_doc.decode(_json(row["profiles"]), customer)
     for src, acc, type_, value in _json(row["identifiers"]):
         customer.profiles[(src, acc)].identifiers.append((type_, value))
-    for src, acc, type_, value, primary, verified, meta in _json(row["channels"]):
-        customer.profiles[(src, acc)].channels.append(
-            Channel(type_, value, bool(primary), bool(verified), _json(meta) or {})
-        )
     for program_id, tier, expiry, points in _json(row["enrolments"]):
         customer.enrolments[int(program_id)] = Enrolment(
             int(program_id), int(tier), expiry, int(points)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from patron.customers import profiles_doc
 from patron.customers.events import Event, events_for
-from patron.customers.model import Actor, ProfileKey
+from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.orgs.model import OrgId
 
@@ -40,12 +41,12 @@ class PlanRows:
 
     stamp: Stamp
     customer: dict[str, Any]
-    """`customers`: inserted for a registration, updated otherwise."""
+    """`customers`: inserted for a registration, updated otherwise. Its `profiles` (the stored
+    list of `patron.customers.profiles_doc`) is None when no profile changed: it is kept."""
     parts: dict[str, list[dict[str, Any]]]
     """Rows per part: `removed_identifiers` (delete from `identifiers`), `released_owners`
-    (delete from `identifier_owners`), `new_profiles` (insert), `profiles` (update), `owners`
-    (insert into `identifier_owners`), `identifiers` (insert), `channels` (upsert into
-    `comm_channels`), `enrolments` (insert), `credits` (insert into `points_ledger`),
+    (delete from `identifier_owners`), `owners` (insert into `identifier_owners`),
+    `identifiers` (insert), `enrolments` (insert), `credits` (insert into `points_ledger`),
     `subscriptions` (upsert: consent states)."""
     changes: list[dict[str, Any]]
     """The history entry's list of changes (`customer_history`, one row)."""
@@ -58,11 +59,8 @@ class PlanRows:
 PARTS = (
     "removed_identifiers",
     "released_owners",
-    "new_profiles",
-    "profiles",
     "owners",
     "identifiers",
-    "channels",
     "enrolments",
     "credits",
     "subscriptions",
@@ -71,45 +69,16 @@ PARTS = (
 by one request is free before anything is added), then parents before children."""
 
 
-def _profile(plan: Plan, key: ProfileKey) -> dict[str, Any]:
-    p = plan.customer.profiles[key]
-    return {
-        "source": key[0],
-        "account_id": key[1],
-        "first_name": p.first_name,
-        "last_name": p.last_name,
-        "fields": p.fields,
-    }
-
-
 def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
     """The rows that store `plan` (a plan without errors) under `stamp`."""
     c = plan.customer
     w = plan.writes
-    new = set(w.new_profiles)
-    channels: dict[tuple[ProfileKey, str, str], dict[str, Any]] = {}
-    for key, ch in w.channels:
-        position = next(i for i, x in enumerate(c.profiles[key].channels) if x is ch)
-        # One row per channel: a channel written twice by one plan keeps its last state (an
-        # upsert may not touch one row twice in one PostgreSQL statement).
-        channels[(key, ch.type, ch.value)] = {
-            "source": key[0],
-            "account_id": key[1],
-            "type": ch.type,
-            "value": ch.value,
-            "is_primary": ch.primary,
-            "verified": ch.verified,
-            "meta": ch.meta,
-            "position": position,
-        }
     parts: dict[str, list[dict[str, Any]]] = {
         "removed_identifiers": [
             {"source": k[0], "account_id": k[1], "type": t, "value": v}
             for k, t, v in w.removed_identifiers
         ],
         "released_owners": [{"type": t, "value": v} for t, v in w.released_owners],
-        "new_profiles": [_profile(plan, k) for k in w.new_profiles],
-        "profiles": [_profile(plan, k) for k in w.touched_profiles if k not in new],
         "owners": [{"type": t, "value": v} for t, v in w.new_owners],
         "identifiers": [
             {
@@ -121,7 +90,6 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
             }
             for k, t, v in w.new_identifiers
         ],
-        "channels": list(channels.values()),
         "enrolments": [
             {
                 "program_id": e.program_id,
@@ -147,7 +115,8 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
         registered=registered,
         changes=changes,
     )
-    return PlanRows(stamp, customer_row(plan), parts, changes, plan.context, events)
+    row = customer_row(plan, profiles=registered or bool(w.new_profiles or w.touched_profiles))
+    return PlanRows(stamp, row, parts, changes, plan.context, events)
 
 
 def _credits(plan: Plan) -> list[dict[str, Any]]:
@@ -168,7 +137,14 @@ def _credits(plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
-def customer_row(plan: Plan) -> dict[str, Any]:
-    """The `customers` row's own columns (a registration inserts it first, to learn its id)."""
+def customer_row(plan: Plan, *, profiles: bool = True) -> dict[str, Any]:
+    """The `customers` row's own columns (a registration inserts it first, to learn its id).
+
+    `profiles`: whether the profiles list is written; when not, it is None (kept as stored).
+    """
     c = plan.customer
-    return {"loyalty_type": c.loyalty_type, "extended_fields": c.extended_fields}
+    return {
+        "loyalty_type": c.loyalty_type,
+        "extended_fields": c.extended_fields,
+        "profiles": profiles_doc.encode(c) if profiles else None,
+    }

@@ -36,13 +36,14 @@ async def insert_customer(
         else "(SELECT COALESCE(MAX(id), 0) + 1 FROM customers)"
     )
     new_id = await conn.fetchval(
-        "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields, created_at, modified_at)"
-        f" VALUES ($1, {next_id}, $2, $3, $4, $5, $5) RETURNING id",
+        "INSERT INTO customers (org_id, id, version, loyalty_type, extended_fields, created_at,"
+        f" modified_at, profiles) VALUES ($1, {next_id}, $2, $3, $4, $5, $5, $6) RETURNING id",
         org_id,
         version,
         row["loyalty_type"],
         row["extended_fields"],
         now,
+        row["profiles"],
     )
     return int(new_id)
 
@@ -79,28 +80,12 @@ _STATEMENTS = {
         "DELETE FROM identifier_owners WHERE org_id = $1 AND customer_id = $2 AND type = $3"
         " AND value = $4"
     ),
-    "new_profiles": (
-        "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
-        " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8, $9, $10)"
-    ),
-    "profiles": (
-        "UPDATE profiles SET first_name = $5, last_name = $6, fields = $7, modified_at = $8,"
-        " modified_by = $9, modified_by_type = $10"
-        " WHERE org_id = $1 AND customer_id = $2 AND source = $3 AND account_id = $4"
-    ),
     "owners": (
         "INSERT INTO identifier_owners (org_id, customer_id, type, value) VALUES ($1, $2, $3, $4)"
     ),
     "identifiers": (
         "INSERT INTO identifiers (org_id, customer_id, source, account_id, type, value, position)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    ),
-    "channels": (
-        "INSERT INTO comm_channels (org_id, customer_id, source, account_id, type, value, is_primary,"
-        " verified, meta, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        " ON CONFLICT (org_id, customer_id, source, account_id, type, value) DO UPDATE SET"
-        " is_primary = excluded.is_primary, verified = excluded.verified, meta = excluded.meta"
     ),
     "enrolments": (
         "INSERT INTO enrolments (org_id, customer_id, program_id, tier_number, tier_expiry_date,"
@@ -123,8 +108,6 @@ order, then what the part takes from the stamp (`_stamped`)."""
 
 def _stamped(part: str, s: Stamp) -> tuple[Any, ...]:
     """The stamp's values a row of `part` ends with."""
-    if part in ("new_profiles", "profiles"):
-        return (s.now, s.actor.code, s.actor.type)
     if part == "enrolments":
         return (s.now,)
     if part == "credits":
@@ -139,14 +122,15 @@ async def _store_by_statements(conn: Connection, rows: PlanRows, *, new: bool) -
     s = rows.stamp
     if not new:
         await conn.execute(
-            "UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5, modified_at = $6"
-            " WHERE org_id = $1 AND id = $2",
+            "UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5, modified_at = $6,"
+            " profiles = COALESCE($7, profiles) WHERE org_id = $1 AND id = $2",
             s.org_id,
             s.customer_id,
             s.version,
             rows.customer["loyalty_type"],
             rows.customer["extended_fields"],
             s.now,
+            rows.customer["profiles"],
         )
     for part in PARTS:
         if rows.parts[part]:
@@ -193,13 +177,7 @@ _RECORD = {
     "removed_identifiers": "source text, account_id text, type text, value text",
     "released_owners": "type text, value text",
     "owners": "type text, value text",
-    "new_profiles": "source text, account_id text, first_name text, last_name text, fields jsonb",
-    "profiles": "source text, account_id text, first_name text, last_name text, fields jsonb",
     "identifiers": "source text, account_id text, type text, value text, position int",
-    "channels": (
-        "source text, account_id text, type text, value text, is_primary boolean, verified boolean,"
-        " meta jsonb, position int"
-    ),
     "enrolments": "program_id bigint, tier_number int, tier_expiry_date text",
     "credits": "program_id bigint, points bigint, expires_at timestamptz, seq int",
     "subscriptions": "channel text, priority text, type text",
@@ -215,17 +193,6 @@ _PARTS = {
         "DELETE FROM identifier_owners o USING {rows} WHERE o.org_id = $1 AND o.customer_id = $2"
         " AND o.type = r.type AND o.value = r.value"
     ),
-    "new_profiles": (
-        "INSERT INTO profiles (org_id, customer_id, source, account_id, first_name, last_name, fields,"
-        " created_at, created_by, created_by_type, modified_at, modified_by, modified_by_type)"
-        " SELECT $1, $2, r.source, r.account_id, r.first_name, r.last_name, r.fields, $6, $7, $8, $6, $7, $8"
-        " FROM {rows}"
-    ),
-    "profiles": (
-        "UPDATE profiles p SET first_name = r.first_name, last_name = r.last_name, fields = r.fields,"
-        " modified_at = $6, modified_by = $7, modified_by_type = $8 FROM {rows}"
-        " WHERE p.org_id = $1 AND p.customer_id = $2 AND p.source = r.source AND p.account_id = r.account_id"
-    ),
     "owners": (
         "INSERT INTO identifier_owners (org_id, type, value, customer_id)"
         " SELECT $1, r.type, r.value, $2 FROM {rows}"
@@ -233,13 +200,6 @@ _PARTS = {
     "identifiers": (
         "INSERT INTO identifiers (org_id, source, account_id, type, value, customer_id, position)"
         " SELECT $1, r.source, r.account_id, r.type, r.value, $2, r.position FROM {rows}"
-    ),
-    "channels": (
-        "INSERT INTO comm_channels (org_id, customer_id, source, account_id, type, value, is_primary,"
-        " verified, meta, position)"
-        " SELECT $1, $2, r.source, r.account_id, r.type, r.value, r.is_primary, r.verified, r.meta, r.position"
-        " FROM {rows} ON CONFLICT (org_id, customer_id, source, account_id, type, value) DO UPDATE SET"
-        " is_primary = excluded.is_primary, verified = excluded.verified, meta = excluded.meta"
     ),
     "enrolments": (
         "INSERT INTO enrolments (org_id, customer_id, program_id, tier_number, tier_expiry_date, enrolled_at)"
@@ -286,13 +246,13 @@ def _update_sql(parts: tuple[str, ...], checked: bool) -> str:
     """
     ctes = [
         "c AS (UPDATE customers SET version = $3, loyalty_type = $4, extended_fields = $5,"
-        " modified_at = $6 WHERE org_id = $1 AND id = $2"
+        " modified_at = $6, profiles = COALESCE($15, profiles) WHERE org_id = $1 AND id = $2"
         + (" AND EXISTS (SELECT 1 FROM k) RETURNING 1)" if checked else ")"),
         _OUTBOX_CTE.replace(" ORDER BY e.n)", f"{_CHANGED} ORDER BY e.n)")
         if checked
         else _OUTBOX_CTE,
     ]
-    for n, part in enumerate(parts, start=15):
+    for n, part in enumerate(parts, start=16):
         rows = f"jsonb_to_recordset(${n}::jsonb) AS r({_RECORD[part]})"
         if checked:
             rows = f"(SELECT * FROM {rows}{_CHANGED}) AS r"
@@ -336,6 +296,7 @@ async def _update_in_one_statement(conn: Connection, rows: PlanRows) -> None:
         [e.subject for e in events],
         [e.payload for e in events],
         rows.context,
+        rows.customer["profiles"],
         *(rows.parts[name] for name in parts),
     )
     if checked and stored is None:

@@ -157,40 +157,16 @@ customers = sa.Table(
     sa.Column("extended_fields", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("modified_at", Timestamp, nullable=False),
+    # The customer's profiles (one per source/account) with their names, custom fields,
+    # attribution and communication channels, as one JSON list (`customers/profiles_doc.py`).
+    # In the customer's own row, so an update that changes a name and a channel changes one
+    # row, not three (migration 0012). Identifiers stay in their tables: they are looked up.
+    sa.Column("profiles", Json, nullable=False),
     sa.PrimaryKeyConstraint("org_id", "id"),
     sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
     # SQLite allocates ids as MAX(id) + 1; PostgreSQL uses customer_id_seq.
     sa.Index("ix_customers_id", "id"),
 )
-
-profiles = sa.Table(
-    "profiles",
-    metadata,
-    _org(),
-    sa.Column("customer_id", sa.BigInteger, nullable=False, autoincrement=False),
-    sa.Column("source", sa.String(SOURCE), nullable=False),
-    # "" for sources without accounts: NULL would let a unique key hold duplicates.
-    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
-    sa.Column("first_name", sa.String(100), nullable=True),
-    sa.Column("last_name", sa.String(100), nullable=True),
-    sa.Column("fields", Json, nullable=False),
-    sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("created_by", sa.String(CODE), nullable=False),
-    sa.Column("created_by_type", sa.String(ACTOR_TYPE), nullable=False),
-    sa.Column("modified_at", Timestamp, nullable=False),
-    sa.Column("modified_by", sa.String(CODE), nullable=False),
-    sa.Column("modified_by_type", sa.String(ACTOR_TYPE), nullable=False),
-    sa.PrimaryKeyConstraint("org_id", "customer_id", "source", "account_id"),
-    sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
-)
-
-
-def _profile_fk() -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        ["org_id", "customer_id", "source", "account_id"],
-        ["profiles.org_id", "profiles.customer_id", "profiles.source", "profiles.account_id"],
-    )
-
 
 identifier_owners = sa.Table(
     "identifier_owners",
@@ -218,26 +194,11 @@ identifiers = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),
     # The primary key is the uniqueness rule: one holder per org, source, account, type, value.
     sa.PrimaryKeyConstraint("org_id", "source", "account_id", "type", "value"),
-    _profile_fk(),
+    # The profile an identifier belongs to lives in its customer's row (`customers.profiles`);
+    # the writer keeps the two together.
+    sa.ForeignKeyConstraint(["org_id", "customer_id"], ["customers.org_id", "customers.id"]),
     sa.Index("ix_identifiers_org_id_customer_id", "org_id", "customer_id"),
     sa.Index("ix_identifiers_org_id_type_value", "org_id", "type", "value"),
-)
-
-comm_channels = sa.Table(
-    "comm_channels",
-    metadata,
-    _org(),
-    sa.Column("customer_id", sa.BigInteger, nullable=False, autoincrement=False),
-    sa.Column("source", sa.String(SOURCE), nullable=False),
-    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
-    sa.Column("type", sa.String(TYPE), nullable=False),
-    sa.Column("value", sa.String(VALUE), nullable=False),
-    sa.Column("is_primary", sa.Boolean, nullable=False),
-    sa.Column("verified", sa.Boolean, nullable=False),
-    sa.Column("meta", Json, nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.PrimaryKeyConstraint("org_id", "customer_id", "source", "account_id", "type", "value"),
-    _profile_fk(),
 )
 
 enrolments = sa.Table(
@@ -397,10 +358,8 @@ import_runs = sa.Table(
 
 CUSTOMER_ROW_TABLES: tuple[str, ...] = (
     "customers",
-    "profiles",
     "identifier_owners",
     "identifiers",
-    "comm_channels",
     "enrolments",
     "points_ledger",
     "customer_history",
