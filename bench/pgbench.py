@@ -173,9 +173,9 @@ class _Renderer:
         name = f"p{len(self.defines) + 1}"
         self.defines[name] = _constant(value)
         if isinstance(value, dict | list) and self.email in self.defines[name]:
-            # A document naming the captured customer's email (a channel to upsert, the
-            # history's paths) names each replayed customer's own instead: a channel keyed by
-            # another customer's address would be inserted afresh every time, not updated.
+            # A document naming the captured customer's email (the profiles with their
+            # channels, the history's paths) names each replayed customer's own instead, so no
+            # replayed customer is given another's address.
             own = f"replace(:{name}::text, '{self.email}', {self.by_value[(str, self.email)]})"
             strings = isinstance(value, list) and all(isinstance(v, str) for v in value)
             return f"{own}::{'text[]' if strings else 'jsonb'}"

@@ -32,7 +32,7 @@ from bench.common import BenchError, log
 from bench.inprocess import InProcessPatron, patron_app
 from patron.db.driver import parse_database_url
 
-JSON_COLUMNS = frozenset({"extended_fields", "fields", "meta", "changes"})
+JSON_COLUMNS = frozenset({"extended_fields", "fields", "meta", "changes", "profiles"})
 DETAILS = "/v2/customers/lookup/customerDetails"
 
 
