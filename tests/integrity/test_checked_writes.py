@@ -1,4 +1,4 @@
-"""An update on PostgreSQL reads the customer without a lock and stores it with one statement
+"""An update (and a consent change) on PostgreSQL reads the customer without a lock and stores it with one statement
 that checks the version it read (two round trips, no BEGIN or COMMIT). A customer changed in
 between gets nothing from that statement; the update runs again holding the customer's lock.
 SQLite keeps its write transaction."""
@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from patron.customers import repository, writes
+from patron.customers import consent_repository, repository, writes
 from patron.customers.rows import PlanRows
 from patron.db.driver import Connection, Database
 from tests.builders import register, update
 from tests.conftest import ACME_AUTH, PG_POOLER_URL, run
+from tests.customers.consent import post, states, sub
 
 
 @pytest.fixture
@@ -91,3 +92,42 @@ def test_a_customer_changed_after_the_read_is_updated_again_under_its_lock(
     got = client.get(f"/v2/customers/{cid}", headers=ACME_AUTH)
     assert got.status_code == 200, got.text
     assert got.json()["extendedFields"]["city"] == "Pune"
+
+
+def test_a_consent_change_is_checked_like_an_update(
+    client: TestClient, backend: str, stores: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = register(client)
+    response = post(client, cid, {"subscriptions": [sub("EMAIL", "BULK", "OPTOUT")]})
+    assert response.status_code == 200, response.text
+    if backend != "postgresql":
+        assert stores == []
+        return
+    assert stores == [PG_POOLER_URL is None]
+    if PG_POOLER_URL is not None:
+        return
+    # Between the read of the states and the write, another writer commits a new version.
+    db: Database = client.app.state.db  # type: ignore[attr-defined]
+    real = consent_repository.states
+    interfered: list[int] = []
+
+    async def states_then_interfere(conn: Connection, *args: Any) -> Any:
+        found = await real(conn, *args)
+        if not interfered:
+            async with db.transaction(write=True) as other:
+                await other.execute(
+                    "UPDATE customers SET version = version + 1 WHERE org_id = 'acme' AND id = $1",
+                    cid,
+                )
+            interfered.append(cid)
+        return found
+
+    monkeypatch.setattr(consent_repository, "states", states_then_interfere)
+    stores.clear()
+    response = post(client, cid, {"subscriptions": [sub("SMS", "BULK", "OPTOUT")]})
+    assert response.status_code == 200, response.text
+    # Version 2 was the consent change above; the interference made 3; the locked run wrote 4.
+    assert stores == [True, False]
+    assert _history(client, cid) == [1, 2, 4]
+    listed = {(s["channel"], s["priority"]): s["type"] for s in states(client, cid)}
+    assert listed[("SMS", "BULK")] == listed[("EMAIL", "BULK")] == "OPTOUT"

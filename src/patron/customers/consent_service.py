@@ -137,5 +137,8 @@ async def change(
 
         return Attempt(problems, write)
 
-    # Consent writes no identifier, so it never loses the race the skeleton runs again for.
-    return await run_write(db, config, retry, dry_run, answer, attempt)
+    # Checked like an update: the customer and its states are read without a lock, and the one
+    # write statement stores them only if the customer's version is still the one read (every
+    # consent change bumps it). Consent writes no identifier, so it never loses the race the
+    # skeleton runs again for.
+    return await run_write(db, config, retry, dry_run, answer, attempt, checked=True)

@@ -96,7 +96,11 @@ async def lock_customer(
     accepts: Callable[[int], Problem | None] | None = None,
 ) -> Customer:
     """Lock and load the customer a lookup or an id names for a write other than the update,
-    and check its version; ApiError with the request's problems when it is missing or stale."""
+    and check its version; ApiError with the request's problems when it is missing or stale.
+
+    Outside a transaction (a checked write) the customer is read, not locked: its write
+    statement then checks the version read.
+    """
     customer = await _lock_and_load(conn, config, lookup, customer_id, now)
     if isinstance(customer, Problem):
         raise ApiError([customer, *problems.errors], problems.warnings)
