@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from patron.customers.events import Event
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.customers.rows import PlanRows, Stamp, rows_of
-from patron.db.driver import Connection
+from patron.db.driver import Connection, JsonText
 from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
 from patron.orgs.model import OrgId
 
@@ -103,6 +105,12 @@ async def store(
     return ids
 
 
+def _json(value: Any) -> JsonText:
+    # Encoded where the records are built (a preparing process), so the importing process
+    # receives and streams text rather than unpickling and encoding trees of dicts.
+    return JsonText(orjson.dumps(value).decode())
+
+
 def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
     """A registration's rows as COPY records, every column in the table's order."""
     s = written.stamp
@@ -115,10 +123,10 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
             cid,
             s.version,
             customer["loyalty_type"],
-            customer["extended_fields"],
+            _json(customer["extended_fields"]),
             s.now,
             s.now,
-            customer["profiles"],
+            _json(customer["profiles"]),
         )
     )
     for o in parts["owners"]:
@@ -154,8 +162,8 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
             s.request_id,
             s.actor.code,
             s.actor.type,
-            written.changes,
-            written.context,
+            _json(written.changes),
+            None if written.context is None else _json(written.context),
         )
     )
 

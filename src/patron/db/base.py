@@ -25,6 +25,16 @@ class Row(Protocol):
     def keys(self) -> Iterable[str]: ...
 
 
+class JsonText(str):
+    """JSON already encoded, for a JSON column: stored as it is, not encoded again.
+
+    The import's preparing processes encode their rows' JSON values, so the text (not a tree
+    of dicts) crosses to the importing process and is streamed into COPY unchanged.
+    """
+
+    __slots__ = ()
+
+
 class CustomerChanged(Exception):
     """A self-checking write found the customer changed since it was read: nothing was written,
     and the unit of work is run again, holding the customer's lock this time."""

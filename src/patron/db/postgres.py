@@ -30,6 +30,7 @@ from patron.db.base import (
     CustomerChanged,
     DatabaseUnavailable,
     Dialect,
+    JsonText,
     Pooler,
     PoolUsage,
     Row,
@@ -71,7 +72,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def _jsonb_binary(value: Any) -> bytes:
-    return b"\x01" + orjson.dumps(value)  # jsonb's binary form: a version byte, then the text
+    # jsonb's binary form: a version byte, then the text.
+    if type(value) is JsonText:
+        return b"\x01" + value.encode()
+    return b"\x01" + orjson.dumps(value)
 
 
 def _jsonb_from_binary(data: bytes) -> Any:

@@ -20,6 +20,7 @@ from patron.db.base import (
     Connection,
     DatabaseUnavailable,
     Dialect,
+    JsonText,
     PoolUsage,
     Row,
     UniqueViolation,
@@ -37,6 +38,7 @@ def _adapt_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+sqlite3.register_adapter(JsonText, str)
 sqlite3.register_adapter(dict, _adapt_json)
 sqlite3.register_adapter(list, _adapt_json)
 sqlite3.register_adapter(datetime, _adapt_datetime)
