@@ -1,8 +1,9 @@
 """The SQL that reads and locks customers (writes are in `patron.customers.writes`).
 
-A customer is loaded whole in one statement (its profiles and their channels stored as JSON in
-its row, its identifiers and enrolments folded into JSON columns by the database), after a separate statement locked it (`FOR UPDATE` on
-PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds the write lock).
+A customer is loaded whole in one statement (its profiles and their channels are JSON in its own
+row; its identifiers and enrolments are folded into JSON columns by the database), after a
+separate statement locked it (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already
+holds the write lock).
 """
 
 from __future__ import annotations
