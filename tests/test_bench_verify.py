@@ -8,13 +8,12 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 from bench import load_pg, load_sqlite, stored
 from bench.common import BenchError
 from bench.verify import verify
 
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, _pg_admin
 
 CUSTOMERS = 40
 DATABASE = "patron_test_bench_verify"
@@ -36,15 +35,7 @@ def test_the_postgresql_loader_stores_what_patron_stores() -> None:
         summary = asyncio.run(verify(url, CUSTOMERS, report.loaded_at))
         assert len(summary["twins_registered"]) >= 2
     finally:
-        asyncio.run(_drop(PG_ADMIN_URL))
-
-
-async def _drop(admin_url: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    finally:
-        await conn.close()
+        asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
 
 
 def test_a_loader_row_patron_would_not_write_is_found(

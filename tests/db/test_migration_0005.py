@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
 from patron.db.driver import Connection, create_database
 from patron.db.migrate import upgrade
-from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_admin
+from tests.conftest import BACKENDS
+from tests.db.migrated import database_at
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -47,18 +45,8 @@ STORED: list[tuple[str, int, str, list[tuple[str, str]], list[tuple[str, str]]]]
 @pytest.fixture(params=BACKENDS)
 def url_at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to 0004 (the release before canonical values)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at-0004.db'}"
-        upgrade(url, "0004")
+    with database_at("0004", request.param, tmp_path) as url:
         yield url
-        return
-    assert PG_ADMIN_URL
-    name = f"patron_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    url = urlparse(PG_ADMIN_URL)._replace(path=f"/{name}").geturl()
-    upgrade(url, "0004")
-    yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _fill(conn: Connection) -> None:

@@ -8,13 +8,10 @@ channel as before, in order; the downgrade rebuilds the two tables row for row.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from alembic import command
@@ -23,7 +20,8 @@ from patron.customers import repository
 from patron.db.driver import Connection, create_database
 from patron.db.migrate import alembic_config, upgrade
 from patron.orgs.model import OrgId
-from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_admin
+from tests.conftest import BACKENDS
+from tests.db.migrated import database_at
 
 CREATED = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
 MODIFIED = datetime(2026, 11, 2, tzinfo=UTC)
@@ -50,18 +48,8 @@ PROFILES: list[tuple[int, str, str, str | None, dict[str, Any], list[tuple[Any, 
 @pytest.fixture(params=BACKENDS)
 def url_at_0011(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to 0011 (the release with profile tables)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at-0011.db'}"
-        upgrade(url, "0011")
+    with database_at("0011", request.param, tmp_path) as url:
         yield url
-        return
-    assert PG_ADMIN_URL
-    name = f"patron_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    url = urlparse(PG_ADMIN_URL)._replace(path=f"/{name}").geturl()
-    upgrade(url, "0011")
-    yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _fill(conn: Connection) -> None:

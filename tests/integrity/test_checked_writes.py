@@ -44,6 +44,29 @@ def _history(client: TestClient, customer_id: int) -> list[int]:
     return run(client, q)
 
 
+def _interfere_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, module: Any, read: str, cid: int
+) -> None:
+    """The first call of `module.read` is followed by another writer's commit of a new version
+    of customer `cid` (before the request that made the call writes)."""
+    db: Database = client.app.state.db  # type: ignore[attr-defined]
+    real = getattr(module, read)
+    interfered: list[int] = []
+
+    async def read_then_interfere(conn: Connection, *args: Any) -> Any:
+        found = await real(conn, *args)
+        if not interfered:
+            async with db.transaction(write=True) as other:
+                await other.execute(
+                    "UPDATE customers SET version = version + 1 WHERE org_id = 'acme' AND id = $1",
+                    cid,
+                )
+            interfered.append(cid)
+        return found
+
+    monkeypatch.setattr(module, read, read_then_interfere)
+
+
 def test_an_update_is_stored_by_one_checked_statement(
     client: TestClient, backend: str, stores: list[bool]
 ) -> None:
@@ -66,23 +89,8 @@ def test_a_customer_changed_after_the_read_is_updated_again_under_its_lock(
     if backend != "postgresql" or PG_POOLER_URL is not None:
         pytest.skip("a write transaction (SQLite's, or any behind a pooler) locks from the read on")
     cid = register(client)
-    db: Database = client.app.state.db  # type: ignore[attr-defined]
-    real = repository.holders
-    interfered: list[int] = []
-
-    async def holders_then_interfere(conn: Connection, *args: Any) -> Any:
-        # Between the update's read and its write, another writer commits a new version.
-        found = await real(conn, *args)
-        if not interfered:
-            async with db.transaction(write=True) as other:
-                await other.execute(
-                    "UPDATE customers SET version = version + 1 WHERE org_id = 'acme' AND id = $1",
-                    cid,
-                )
-            interfered.append(cid)
-        return found
-
-    monkeypatch.setattr(repository, "holders", holders_then_interfere)
+    # Between the update's read and its write, another writer commits a new version.
+    _interfere_after(client, monkeypatch, repository, "holders", cid)
     response = update(client, {"extendedFields": {"city": "Pune"}})
     assert response.status_code == 200, response.text
     # The checked statement found version 2, wrote nothing, and the locked run stored version 3.
@@ -107,22 +115,7 @@ def test_a_consent_change_is_checked_like_an_update(
     if PG_POOLER_URL is not None:
         return
     # Between the read of the states and the write, another writer commits a new version.
-    db: Database = client.app.state.db  # type: ignore[attr-defined]
-    real = consent_repository.states
-    interfered: list[int] = []
-
-    async def states_then_interfere(conn: Connection, *args: Any) -> Any:
-        found = await real(conn, *args)
-        if not interfered:
-            async with db.transaction(write=True) as other:
-                await other.execute(
-                    "UPDATE customers SET version = version + 1 WHERE org_id = 'acme' AND id = $1",
-                    cid,
-                )
-            interfered.append(cid)
-        return found
-
-    monkeypatch.setattr(consent_repository, "states", states_then_interfere)
+    _interfere_after(client, monkeypatch, consent_repository, "states", cid)
     stores.clear()
     response = post(client, cid, {"subscriptions": [sub("SMS", "BULK", "OPTOUT")]})
     assert response.status_code == 200, response.text
