@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
+from patron.db.driver import Connection, create_database
 from patron.db.migrate import upgrade
 from tests.conftest import PG_ADMIN_URL, _pg_admin
 
@@ -32,3 +34,18 @@ def database_at(revision: str, backend: str, directory: Path) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def in_database(url: str, fn: Callable[[Connection], Awaitable[Any]]) -> Any:
+    """What `fn` returns, run in a write transaction of the database at `url`."""
+
+    async def go() -> Any:
+        db = create_database(url)
+        await db.open()
+        try:
+            async with db.transaction(write=True) as conn:
+                return await fn(conn)
+        finally:
+            await db.close()
+
+    return asyncio.run(go())

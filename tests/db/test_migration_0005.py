@@ -7,7 +7,6 @@ was, reporting each one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from patron.db.driver import Connection, create_database
+from patron.db.driver import Connection
 from patron.db.migrate import upgrade
 from tests.conftest import BACKENDS
-from tests.db.migrated import database_at
+from tests.db.migrated import database_at, in_database
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -109,19 +108,6 @@ async def _rows(conn: Connection, table: str) -> set[tuple[Any, ...]]:
     return {tuple(r[k] for k in ("org_id", "customer_id", "source", "type", "value")) for r in rows}
 
 
-def _in_database(url: str, fn: Any) -> Any:
-    async def go() -> Any:
-        db = create_database(url)
-        await db.open()
-        try:
-            async with db.transaction(write=True) as conn:
-                return await fn(conn)
-        finally:
-            await db.close()
-
-    return asyncio.run(go())
-
-
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields a migration log line carries (`extra={"fields": ...}`)."""
     fields: dict[str, Any] = record.__dict__["fields"]
@@ -153,10 +139,10 @@ def migration_log() -> Iterator[list[logging.LogRecord]]:
 def test_stored_values_become_canonical_and_collisions_are_left_and_reported(
     url_at_0004: str, migration_log: list[logging.LogRecord]
 ) -> None:
-    _in_database(url_at_0004, _fill)
+    in_database(url_at_0004, _fill)
     upgrade(url_at_0004, "0005")
 
-    identifiers = _in_database(url_at_0004, lambda c: _rows(c, "identifiers"))
+    identifiers = in_database(url_at_0004, lambda c: _rows(c, "identifiers"))
     assert identifiers == {
         ("mig", 1, "INSTORE", "externalId", "ab"),
         ("mig", 1, "INSTORE", "email", "tom@xn--bcher-kva.de"),
@@ -171,7 +157,7 @@ def test_stored_values_become_canonical_and_collisions_are_left_and_reported(
         ("mig", 6, "INSTORE", "wechat", "\u5fae\u4fe1"),
         ("mig2", 7, "INSTORE", "externalId", "ab"),
     }
-    channels = _in_database(url_at_0004, lambda c: _rows(c, "comm_channels"))
+    channels = in_database(url_at_0004, lambda c: _rows(c, "comm_channels"))
     assert channels == {
         ("mig", 1, "INSTORE", "email", "tom@xn--bcher-kva.de"),
         # left: the profile holds wx1 already
@@ -209,9 +195,9 @@ def test_a_stored_value_that_is_no_longer_valid_is_left_and_reported(
             "\u200b\u200b",
         )
 
-    _in_database(url_at_0004, fill)
+    in_database(url_at_0004, fill)
     upgrade(url_at_0004, "0005")
-    identifiers = _in_database(url_at_0004, lambda c: _rows(c, "identifiers"))
+    identifiers = in_database(url_at_0004, lambda c: _rows(c, "identifiers"))
     assert ("mig", 6, "INSTORE", "externalId", "\u200b\u200b") in identifiers
     invalid = [r for r in migration_log if "no longer valid" in r.getMessage()]
     assert [(_fields(r)["value"], _fields(r)["customers"]) for r in invalid] == [

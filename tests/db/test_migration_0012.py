@@ -7,7 +7,6 @@ channel as before, in order; the downgrade rebuilds the two tables row for row.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +16,11 @@ import pytest
 from alembic import command
 
 from patron.customers import repository
-from patron.db.driver import Connection, create_database
+from patron.db.driver import Connection
 from patron.db.migrate import alembic_config, upgrade
 from patron.orgs.model import OrgId
 from tests.conftest import BACKENDS
-from tests.db.migrated import database_at
+from tests.db.migrated import database_at, in_database
 
 CREATED = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
 MODIFIED = datetime(2026, 11, 2, tzinfo=UTC)
@@ -97,19 +96,6 @@ async def _fill(conn: Connection) -> None:
             )
 
 
-def _in_database(url: str, fn: Any) -> Any:
-    async def go() -> Any:
-        db = create_database(url)
-        await db.open()
-        try:
-            async with db.transaction(write=True) as conn:
-                return await fn(conn)
-        finally:
-            await db.close()
-
-    return asyncio.run(go())
-
-
 async def _loaded(conn: Connection) -> list[tuple[Any, ...]]:
     out = []
     for cid in (1, 2, 3):
@@ -148,8 +134,8 @@ async def _tables(conn: Connection) -> list[tuple[Any, ...]]:
 
 
 def test_profiles_and_channels_move_into_the_row_and_back(url_at_0011: str) -> None:
-    _in_database(url_at_0011, _fill)
-    before = _in_database(url_at_0011, _tables)
+    in_database(url_at_0011, _fill)
+    before = in_database(url_at_0011, _tables)
 
     upgrade(url_at_0011, "0012")
     attribution = (True, ("t1", "TILL"), True, ("ann", "CONSOLE_USER"))
@@ -157,10 +143,10 @@ def test_profiles_and_channels_move_into_the_row_and_back(url_at_0011: str) -> N
         (cid, src, acc, first, fields, [tuple(ch) for ch in chans], *attribution)
         for cid, src, acc, first, fields, chans in PROFILES
     ]
-    assert _in_database(url_at_0011, _loaded) == expected  # customer 3 has no profile
+    assert in_database(url_at_0011, _loaded) == expected  # customer 3 has no profile
 
     command.downgrade(alembic_config(url_at_0011), "0011")
-    after = _in_database(url_at_0011, _tables)
+    after = in_database(url_at_0011, _tables)
     assert [_comparable(r) for r in after] == [_comparable(r) for r in before]
 
 
