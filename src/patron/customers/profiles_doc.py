@@ -24,17 +24,6 @@ def _time(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat()
 
 
-def channel_entry(ch: Channel) -> dict[str, Any]:
-    """One stored channel."""
-    return {
-        "type": ch.type,
-        "value": ch.value,
-        "is_primary": ch.primary,
-        "verified": ch.verified,
-        "meta": ch.meta,
-    }
-
-
 def entry(p: Profile) -> dict[str, Any]:
     """One stored profile, its channels included."""
     created = p.created_by or Actor("")
@@ -51,7 +40,16 @@ def entry(p: Profile) -> dict[str, Any]:
         "modified_at": _time(p.modified_at),
         "modified_by": modified.code,
         "modified_by_type": modified.type,
-        "channels": [channel_entry(ch) for ch in p.channels],
+        "channels": [
+            {
+                "type": ch.type,
+                "value": ch.value,
+                "is_primary": ch.primary,
+                "verified": ch.verified,
+                "meta": ch.meta,
+            }
+            for ch in p.channels
+        ],
     }
 
 

@@ -69,8 +69,14 @@ PARTS = (
 by one request is free before anything is added), then parents before children."""
 
 
-def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
-    """The rows that store `plan` (a plan without errors) under `stamp`."""
+def rows_of(
+    plan: Plan, stamp: Stamp, *, registered: bool, customer: dict[str, Any] | None = None
+) -> PlanRows:
+    """The rows that store `plan` (a plan without errors) under `stamp`.
+
+    `customer`: the registration's `customer_row`, when its writer built it already (to insert
+    the row and learn its id), so the profiles are not encoded twice.
+    """
     c = plan.customer
     w = plan.writes
     parts: dict[str, list[dict[str, Any]]] = {
@@ -115,8 +121,10 @@ def rows_of(plan: Plan, stamp: Stamp, *, registered: bool) -> PlanRows:
         registered=registered,
         changes=changes,
     )
-    row = customer_row(plan, profiles=registered or bool(w.new_profiles or w.touched_profiles))
-    return PlanRows(stamp, row, parts, changes, plan.context, events)
+    if customer is None:
+        changed = registered or bool(w.new_profiles or w.touched_profiles)
+        customer = customer_row(plan, profiles=changed)
+    return PlanRows(stamp, customer, parts, changes, plan.context, events)
 
 
 def _credits(plan: Plan) -> list[dict[str, Any]]:

@@ -60,10 +60,13 @@ async def apply(
 ) -> int:
     """Store a plan without errors and its events; returns the customer's id (allocated when `new`)."""
     c = plan.customer
+    row = None
     if new:
         # The id comes from the insert; the other rows and the events carry it.
-        c.id = await insert_customer(conn, org_id, customer_row(plan), c.version, now)
-    rows = rows_of(plan, Stamp(org_id, c.id, c.version, now, actor, request_id), registered=new)
+        row = customer_row(plan)
+        c.id = await insert_customer(conn, org_id, row, c.version, now)
+    stamp = Stamp(org_id, c.id, c.version, now, actor, request_id)
+    rows = rows_of(plan, stamp, registered=new, customer=row)
     if conn.dialect == "postgresql" and not new:
         await _update_in_one_statement(conn, rows)
     else:
