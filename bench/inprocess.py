@@ -89,6 +89,10 @@ class _RecordingConnection:
         self._tx.statements.append(Statement("copy_records", table, (columns, len(rows))))
         await self._inner.copy_records(table, columns, rows)
 
+    async def copy_text(self, table: str, columns: Sequence[str], data: bytes) -> None:
+        self._tx.statements.append(Statement("copy_text", table, (columns, data.count(b"\n"))))
+        await self._inner.copy_text(table, columns, data)
+
 
 class RecordingDatabase:
     """Wraps patron's `Database`; while `recording` is a list, transactions are logged into it."""

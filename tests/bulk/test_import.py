@@ -71,6 +71,35 @@ def test_an_imported_registration_is_stored_as_the_api_stores_it(
     assert ledger["request_id"] == f"import:{import_id}:1"
 
 
+def test_text_that_copy_escapes_is_stored_as_the_api_stores_it(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    # On PostgreSQL the import streams COPY's text form, where a backslash starts an escape
+    # (the API refuses control characters, so tabs and newlines reach it only inside JSON).
+    body = customer_body(3, extendedFields={"city": "Back\\slash \\N"})
+    body["profiles"][0]["lastName"] = 'D\\Souza "Jr" \\t'
+    body["profiles"][0]["identifiers"].append({"type": "externalId", "value": "EXT\\7\\N"})
+    _, api_auth = make_org(client)
+    bulk_org, bulk_auth = make_org(client)
+    response = client.post("/v2/customers", json=body, headers=api_auth)
+    assert response.status_code == 200, response.text
+    file = write_jsonl(tmp_path / "escaped.jsonl", [body])
+
+    result = patron(database_url, "import", str(file), "--org", bulk_org, "--workers", "2")
+
+    assert result.exit_code == 0, result.output
+    [bulk_id] = [
+        r["id"] for r in rows(client, "SELECT id FROM customers WHERE org_id = $1", bulk_org)
+    ]
+    imported = details(client, bulk_id, auth=bulk_auth)
+    assert _strip(imported) == _strip(details(client, response.json()["createdId"], auth=api_auth))
+    assert imported["profiles"][0]["lastName"] == 'D\\Souza "Jr" \\t'
+    [external] = rows(
+        client, "SELECT value FROM identifiers WHERE org_id = $1 AND type = 'externalId'", bulk_org
+    )
+    assert external["value"] == "EXT\\7\\N"
+
+
 def _stored_profiles(client: TestClient, org: str) -> list[dict[str, object]]:
     """The org's stored profile lists, without the times and who wrote them."""
     [row] = rows(client, "SELECT profiles FROM customers WHERE org_id = $1", org)

@@ -123,3 +123,13 @@ def test_rule_import_with_preparing_processes_stores_and_refuses_what_one_proces
     # Every applied line wrote one version: 22 registrations, and the update of line 18.
     assert len(stored["history"]) == 30 - len(refused)
     assert [p[3] for p in stored["profiles"] if p[2] == "First5"] == ["Updated"]
+    # Customer ids follow the file, whether taken in each batch's transaction or (PostgreSQL)
+    # before a batch is handed to its preparing process.
+    registered = rows(
+        client,
+        "SELECT customer_id, request_id FROM customer_history WHERE org_id = $1 AND version = 1",
+        helped,
+    )
+    by_line = sorted((int(r["request_id"].rsplit(":", 1)[1]), r["customer_id"]) for r in registered)
+    ids = [customer_id for _, customer_id in by_line]
+    assert len(ids) == 22 and ids == sorted(ids)

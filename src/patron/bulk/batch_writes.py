@@ -6,7 +6,9 @@ customer imported in a batch cannot be told from one registered through the API 
 request id and actor.
 
 Building the records (`records`) needs no database, so the import's preparing processes build
-them beside the plans; `copy` then only numbers the events and streams the records in.
+them beside the plans. For PostgreSQL they also encode them in COPY's text form (`as_text`), so
+the importing process receives bytes and streams them in unchanged; `copy` then only numbers the
+events. SQLite, which has no COPY, takes the records as rows.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from patron.customers.events import Event
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.customers.rows import PlanRows, Stamp, rows_of
+from patron.db.copy_text import encode, text_field
 from patron.db.driver import Connection, JsonText
 from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
 from patron.orgs.model import OrgId
@@ -43,6 +46,26 @@ class Records:
     )
     events: list[Event] = field(default_factory=list)
     """In the order their outbox ids follow (numbered by `copy`, in its transaction)."""
+
+
+@dataclass(slots=True)
+class CopyText:
+    """A batch's records in COPY's text form: per customer table, the data to stream in; per
+    event, its outbox fields after the org and id (`event_id`, `subject`, `payload`)."""
+
+    tables: dict[str, bytes]
+    events: list[str]
+
+
+def as_text(batch: Records) -> CopyText:
+    """The records in COPY's text form, for PostgreSQL. Pure."""
+    return CopyText(
+        {table: encode(rows) for table, rows in batch.rows.items() if rows},
+        [
+            f"{text_field(e.event_id)}\t{text_field(e.subject)}\t{text_field(e.payload)}"
+            for e in batch.events
+        ],
+    )
 
 
 _ID_SOURCES = {"customers": ("customer_id_seq", "id"), "outbox": ("outbox_id_seq", "rowid")}
@@ -81,9 +104,23 @@ def records(
     return out
 
 
-async def copy(conn: Connection, org_id: OrgId, batch: Records, now: datetime) -> None:
+async def copy(conn: Connection, org_id: OrgId, batch: Records | CopyText, now: datetime) -> None:
     """Store the records and their events (the outbox ids taken here, in the events' order)."""
     outbox_ids = await new_ids(conn, "outbox", len(batch.events))
+    if conn.dialect == "postgresql":
+        text = batch if isinstance(batch, CopyText) else as_text(batch)
+        for table, data in text.tables.items():
+            await conn.copy_text(table, _COLUMNS[table], data)
+        if text.events:
+            head, tail = text_field(org_id), text_field(now)
+            outbox_text = "".join(
+                f"{head}\t{oid}\t{fields}\t{tail}\n"
+                for oid, fields in zip(outbox_ids, text.events, strict=True)
+            )
+            await conn.copy_text("outbox", _COLUMNS["outbox"], outbox_text.encode())
+        return
+    if isinstance(batch, CopyText):
+        raise TypeError("COPY text data reached an SQLite database")
     outbox = [
         (org_id, oid, e.event_id, e.subject, e.payload, now)
         for oid, e in zip(outbox_ids, batch.events, strict=True)
@@ -95,12 +132,20 @@ async def copy(conn: Connection, org_id: OrgId, batch: Records, now: datetime) -
 
 
 async def store(
-    conn: Connection, org_id: OrgId, items: list[Registration], *, actor: Actor, now: datetime
+    conn: Connection,
+    org_id: OrgId,
+    items: list[Registration],
+    *,
+    actor: Actor,
+    now: datetime,
+    ids: list[int] | None = None,
 ) -> list[int]:
-    """Store every registration and its events; returns the new customer ids, in order."""
+    """Store every registration and its events; returns the customer ids, in order (`ids`,
+    when they were taken already, otherwise new ones)."""
     if not items:
         return []
-    ids = await new_ids(conn, "customers", len(items))
+    if ids is None:
+        ids = await new_ids(conn, "customers", len(items))
     await copy(conn, org_id, records(org_id, items, ids, actor=actor, now=now), now)
     return ids
 

@@ -13,8 +13,11 @@ transaction, so a re-run resumes after the last committed batch and applies noth
 
 With preparing processes (`patron.bulk.workers`, one per CPU by default), batches of
 registrations are read, resolved, planned and turned into COPY records there, a batch per
-process ahead of the one being stored; this process reads the holders, takes the ids and
-streams the records, in file order. A batch with update lines is applied here as above.
+process ahead of the one being stored; this process reads the holders and streams the records,
+in file order. On PostgreSQL it takes each batch's customer ids before handing the batch over,
+so the records come back with the plans; after a batch with update lines it stops doing so
+(those lines take no new ids) until a batch of registrations comes again. A batch with update
+lines is applied here as above.
 
 A unique key that refuses a row (a concurrent writer took an identifier after the batch read
 its holders) rolls the batch back; it is then retried line by line, and only the guilty lines
@@ -29,7 +32,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -89,7 +92,9 @@ class _Job:
     lines: list[Line]
     now: datetime
     lane: Lane
-    planned: asyncio.Task[Planned]
+    planned: asyncio.Task[Planned] = field(init=False)
+    ids: list[int] | None = None
+    """One customer id per line, taken before the batch was handed over (PostgreSQL)."""
 
 
 def _batches(lines: Iterator[Line], size: int) -> Iterator[list[Line]]:
@@ -118,40 +123,68 @@ class _Importer:
         self.rejects = rejects
         self.applied = 0
         self.refused = 0
+        self.ids_ahead = db.dialect == "postgresql"
+        """Take a batch's customer ids before handing it over (no batch of updates lately)."""
+        self._taking_ids = asyncio.Lock()
 
-    async def batch(self, lines: list[Line], attempt: int = 1) -> None:
-        """Apply one batch in one transaction; line by line when a unique key refused a row."""
+    async def batch(
+        self, lines: list[Line], attempt: int = 1, ids: list[int] | None = None
+    ) -> None:
+        """Apply one batch in one transaction; line by line when a unique key refused a row.
+
+        `ids`: one customer id per line, taken ahead; otherwise the transaction takes them."""
         now = utcnow()
         prepared = [prepare(line, self.config, now) for line in lines]
         try:
-            await self._commit(lines, now, lambda conn: self._apply(conn, lines, prepared, now, {}))
+            await self._commit(
+                lines, now, lambda conn: self._apply(conn, lines, prepared, now, {}, ids)
+            )
         except UniqueViolation as exc:
             if len(lines) > 1:
-                await self._one_by_one(lines)
+                await self._one_by_one(lines, ids)
                 return
             if attempt < service.ATTEMPTS and service.lost_race(exc):
                 # The line lost a race for an identifier: run alone again, it reads the
                 # winner's rows and is refused (8008 or 8053) as the API refuses it.
-                await self.batch(lines, attempt + 1)
+                await self.batch(lines, attempt + 1, ids)
                 return
             item = prepared[0]
             problems = item.problems if isinstance(item, Prepared) else Problems()
             taken = service.identifier_taken(exc, problems)
             again = [prepare(lines[0], self.config, now)]
             await self._commit(
-                lines, now, lambda conn: self._apply(conn, lines, again, now, {0: taken})
+                lines, now, lambda conn: self._apply(conn, lines, again, now, {0: taken}, ids)
             )
 
-    async def _one_by_one(self, lines: list[Line]) -> None:
-        for line in lines:
-            await self.batch([line])
+    async def _one_by_one(self, lines: list[Line], ids: list[int] | None) -> None:
+        for n, line in enumerate(lines):
+            await self.batch([line], ids=None if ids is None else [ids[n]])
+
+    def hand(self, lane: Lane, lines: list[Line]) -> _Job:
+        """Give a batch to a preparing process (with its ids, when taken ahead)."""
+        now = utcnow()
+        text = self.db.dialect == "postgresql"
+
+        job = _Job(lines, now, lane)
+
+        async def planned() -> Planned:
+            if self.ids_ahead:
+                # In hand-over order (the lock is first come, first served), so ids follow
+                # the file as when they are taken in each batch's transaction.
+                async with self._taking_ids, self.db.transaction(write=True) as conn:
+                    job.ids = await batch_writes.new_ids(conn, "customers", len(lines))
+            return await lane.prepare(self.run.import_id, now, lines, job.ids, text=text)
+
+        job.planned = asyncio.ensure_future(planned())
+        return job
 
     async def prepared_batch(self, job: _Job, handed_back: Callable[[], None]) -> None:
         """Apply a batch a preparing process planned; `handed_back` once the lane is free."""
         planned = await job.planned
+        self.ids_ahead = not planned.mixed and self.db.dialect == "postgresql"
         if planned.mixed:
             handed_back()
-            await self.batch(job.lines)
+            await self.batch(job.lines, ids=job.ids)
             return
         freed = False
 
@@ -161,8 +194,10 @@ class _Importer:
                 stored = await repository.holders(conn, self.config.org_id, planned.wanted)
                 if stored:
                     planned = await job.lane.replan(stored)
-            ids = await batch_writes.new_ids(conn, "customers", planned.accepted)
-            records = await job.lane.records(ids)
+            records = planned.records
+            if records is None:
+                ids = await batch_writes.new_ids(conn, "customers", planned.accepted)
+                records = await job.lane.records(ids)
             freed = True
             handed_back()
             await batch_writes.copy(conn, self.config.org_id, records, job.now)
@@ -173,7 +208,7 @@ class _Importer:
         except UniqueViolation:
             if not freed:
                 raise
-            await self._one_by_one(job.lines)
+            await self._one_by_one(job.lines, job.ids)
 
     async def _commit(
         self,
@@ -214,6 +249,7 @@ class _Importer:
         prepared: list[Prepared | Refused],
         now: datetime,
         forced: dict[int, ApiError],
+        ids: list[int] | None,
     ) -> _Outcome:
         org_id = self.config.org_id
         wanted = {
@@ -225,6 +261,7 @@ class _Importer:
         stored = await repository.holders(conn, org_id, sorted(wanted)) if wanted else {}
         claimed: Claims = {}
         pending: list[Registration] = []
+        taken: list[int] = []  # the ids taken ahead for the pending registrations' lines
         refused: list[bytes] = []
         applied = 0
         for n, (line, item) in enumerate(zip(lines, prepared, strict=True)):
@@ -238,8 +275,15 @@ class _Importer:
             if item.lookup is not None:
                 if pending:
                     # The update may name a customer registered earlier in this batch.
-                    await batch_writes.store(conn, org_id, pending, actor=ACTOR, now=now)
-                    pending = []
+                    await batch_writes.store(
+                        conn,
+                        org_id,
+                        pending,
+                        actor=ACTOR,
+                        now=now,
+                        ids=None if ids is None else taken,
+                    )
+                    pending, taken = [], []
                 outcome = await self._update(conn, item, rid, now, claimed)
                 if outcome is not None:
                     refused.append(reject_entry(line, outcome))
@@ -251,8 +295,12 @@ class _Importer:
                 refused.append(reject_entry(line, ApiError(p.errors, p.warnings)))
                 continue
             pending.append(Registration(p, rid))
+            if ids is not None:
+                taken.append(ids[n])
             applied += 1
-        await batch_writes.store(conn, org_id, pending, actor=ACTOR, now=now)
+        await batch_writes.store(
+            conn, org_id, pending, actor=ACTOR, now=now, ids=None if ids is None else taken
+        )
         return _Outcome(applied, len(refused), b"".join(refused))
 
     async def _update(
@@ -381,8 +429,7 @@ async def _pipelined(
     def hand(lane: Lane) -> None:
         lines = next(batches, None)
         if lines is not None:
-            now = utcnow()
-            jobs.append(_Job(lines, now, lane, lane.prepare(importer.run.import_id, now, lines)))
+            jobs.append(importer.hand(lane, lines))
 
     try:
         for lane in lanes:

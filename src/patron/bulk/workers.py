@@ -12,6 +12,14 @@ customer ids, the lane turns the plans into the batch's COPY records (`batch_wri
 which the importing process streams in. So the lines are planned exactly as one process plans
 them, and each lane prepares its next batch while the importing process stores this one.
 
+On PostgreSQL the importing process takes a batch's customer ids from the sequence before it
+hands the batch over (one per line; a refused line leaves its id unused, as a rolled-back
+registration does), and the lane answers with the plans and the records at once, encoded in
+COPY's text form (`batch_writes.as_text`): the records are built while earlier batches are
+stored, not while this one's transaction waits, and the importing process only streams bytes.
+SQLite takes its ids inside the write transaction (MAX + 1), so there the lane builds the
+records when asked, with those ids.
+
 A lane answers one request at a time, in order; the importing process never sends a lane a
 request before it has the answer to the last. A batch with update lines (a `lookup`) is handed
 back unplanned: updates lock and load stored customers, which only the importing process can.
@@ -34,7 +42,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from patron.bulk import batch_writes
-from patron.bulk.batch_writes import Records, Registration
+from patron.bulk.batch_writes import CopyText, Records, Registration
 from patron.bulk.formats import Line
 from patron.bulk.lines import Prepared, Refused, prepare, reject_entry
 from patron.bulk.planning import ACTOR, plan_registration, request_id
@@ -60,6 +68,8 @@ class Planned:
     refused: int = 0
     rejects: bytes = b""
     """The reject entries of the refused lines, in line order."""
+    records: Records | CopyText | None = None
+    """The accepted registrations' records, when the batch came with its ids."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,10 @@ class _Prepare:
     import_id: str
     now: datetime
     lines: list[Line]
+    ids: list[int] | None
+    """One new customer id per line, taken ahead (PostgreSQL); None: asked for later."""
+    text: bool
+    """Records in COPY's text form (PostgreSQL) rather than rows (SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +106,8 @@ class _Batch:
         self.request = request
         self.prepared = [prepare(line, config, request.now) for line in request.lines]
         self.accepted: list[Registration] = []
+        self.positions: list[int] = []
+        """Where each accepted registration stands in the batch."""
 
     def mixed(self) -> bool:
         return any(isinstance(p, Prepared) and p.lookup is not None for p in self.prepared)
@@ -111,7 +127,8 @@ class _Batch:
         claimed: dict[tuple[str, str], list[Holder]] = {}
         rejects: list[bytes] = []
         self.accepted = []
-        for line, item in zip(req.lines, self.prepared, strict=True):
+        self.positions = []
+        for n, (line, item) in enumerate(zip(req.lines, self.prepared, strict=True)):
             if isinstance(item, Refused):
                 rejects.append(reject_entry(line, item.error))
                 continue
@@ -120,19 +137,23 @@ class _Batch:
                 rejects.append(reject_entry(line, ApiError(p.errors, p.warnings)))
                 continue
             self.accepted.append(Registration(p, request_id(req.import_id, line.number)))
+            self.positions.append(n)
+        ids = req.ids
         return Planned(
             mixed=False,
             wanted=wanted or [],
             accepted=len(self.accepted),
             refused=len(rejects),
             rejects=b"".join(rejects),
+            records=None if ids is None else self.records([ids[n] for n in self.positions]),
         )
 
-    def records(self, ids: list[int]) -> Records:
+    def records(self, ids: list[int]) -> Records | CopyText:
         req = self.request
-        return batch_writes.records(
+        records = batch_writes.records(
             self.config.org_id, self.accepted, ids, actor=ACTOR, now=req.now
         )
+        return batch_writes.as_text(records) if req.text else records
 
 
 def _answer(config: OrgConfig, batch: _Batch | None, request: object) -> tuple[_Batch | None, Any]:
@@ -209,18 +230,22 @@ class Lane:
             raise PreparingFailed(answer.text)
         return answer
 
-    def prepare(self, import_id: str, now: datetime, lines: list[Line]) -> asyncio.Task[Planned]:
-        """Hand the lane a batch; the task answers with the batch planned (or `mixed`)."""
-        return asyncio.ensure_future(self._ask(_Prepare(import_id, now, lines)))
+    async def prepare(
+        self, import_id: str, now: datetime, lines: list[Line], ids: list[int] | None, *, text: bool
+    ) -> Planned:
+        """Hand the lane a batch; the answer is the batch planned (or `mixed`), with its records
+        when `ids` (one per line) came along; `text`: records for PostgreSQL's COPY."""
+        answer: Planned = await self._ask(_Prepare(import_id, now, lines, ids, text))
+        return answer
 
     async def replan(self, stored: Mapping[tuple[str, str], Sequence[Holder]]) -> Planned:
         """Plan the batch again, against the identifiers stored customers hold."""
         answer: Planned = await self._ask(_Replan(stored))
         return answer
 
-    async def records(self, ids: list[int]) -> Records:
+    async def records(self, ids: list[int]) -> Records | CopyText:
         """The batch's COPY records, its accepted registrations taking `ids` in order."""
-        answer: Records = await self._ask(_Records(ids))
+        answer: Records | CopyText = await self._ask(_Records(ids))
         return answer
 
     def close(self) -> None:

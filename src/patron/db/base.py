@@ -117,6 +117,10 @@ class Connection(Protocol):
         self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
     ) -> None: ...
 
+    async def copy_text(self, table: str, columns: Sequence[str], data: bytes) -> None:
+        """Stream rows already in COPY's text form (`patron.db.copy_text`); PostgreSQL only."""
+        ...
+
 
 class Database(Protocol):
     """A pool (PostgreSQL) or a single connection (SQLite) handing out transactions."""

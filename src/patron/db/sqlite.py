@@ -139,6 +139,10 @@ class SqliteConnection:
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", records
             )
 
+    async def copy_text(self, table: str, columns: Sequence[str], data: bytes) -> None:
+        """SQLite has no COPY: its bulk writers hand rows to `copy_records`."""
+        raise TypeError(f"COPY text data for {table} reached an SQLite database")
+
 
 def connect_sqlite(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
     """An SQLite connection with patron's settings: WAL, foreign keys, typed results."""
