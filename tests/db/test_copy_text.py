@@ -58,6 +58,9 @@ def test_what_text_cannot_hold_is_refused() -> None:
         text_line(("a\x00b",))
     with pytest.raises(TypeError, match="dict"):
         text_field({"a": 1})
+    # Not turned into Python's own spelling of the value, even in a row needing no escapes.
+    with pytest.raises(TypeError, match="dict"):
+        text_line(("plain", {"a": 1}))
 
 
 @pytest.mark.skipif(PG_ADMIN_URL is None, reason="needs PostgreSQL")

@@ -14,10 +14,10 @@ transaction, so a re-run resumes after the last committed batch and applies noth
 With preparing processes (`patron.bulk.workers`, one per CPU by default), batches of
 registrations are read, resolved, planned and turned into COPY records there, a batch per
 process ahead of the one being stored; this process reads the holders and streams the records,
-in file order. On PostgreSQL it takes each batch's customer ids before handing the batch over,
-so the records come back with the plans; after a batch with update lines it stops doing so
-(those lines take no new ids) until a batch of registrations comes again. A batch with update
-lines is applied here as above.
+in file order. On PostgreSQL it takes one customer id per line before handing a batch over, so
+the records come back with the plans (a line that is refused or is an update leaves its id
+unused). A batch with update lines is applied here as above, its registrations taking the ids
+of their lines.
 
 A unique key that refuses a row (a concurrent writer took an identifier after the batch read
 its holders) rolls the batch back; it is then retried line by line, and only the guilty lines
@@ -123,8 +123,6 @@ class _Importer:
         self.rejects = rejects
         self.applied = 0
         self.refused = 0
-        self.ids_ahead = db.dialect == "postgresql"
-        """Take a batch's customer ids before handing it over (no batch of updates lately)."""
         self._taking_ids = asyncio.Lock()
 
     async def batch(
@@ -161,19 +159,19 @@ class _Importer:
             await self.batch([line], ids=None if ids is None else [ids[n]])
 
     def hand(self, lane: Lane, lines: list[Line]) -> _Job:
-        """Give a batch to a preparing process (with its ids, when taken ahead)."""
+        """Give a batch to a preparing process; on PostgreSQL with one new customer id per line,
+        taken first, so its records come back with its plans."""
         now = utcnow()
-        text = self.db.dialect == "postgresql"
-
+        postgres = self.db.dialect == "postgresql"
         job = _Job(lines, now, lane)
 
         async def planned() -> Planned:
-            if self.ids_ahead:
+            if postgres:
                 # In hand-over order (the lock is first come, first served), so ids follow
-                # the file as when they are taken in each batch's transaction.
+                # the file; SQLite takes them in each batch's transaction instead (MAX + 1).
                 async with self._taking_ids, self.db.transaction(write=True) as conn:
                     job.ids = await batch_writes.new_ids(conn, "customers", len(lines))
-            return await lane.prepare(self.run.import_id, now, lines, job.ids, text=text)
+            return await lane.prepare(self.run.import_id, now, lines, job.ids, text=postgres)
 
         job.planned = asyncio.ensure_future(planned())
         return job
@@ -181,7 +179,6 @@ class _Importer:
     async def prepared_batch(self, job: _Job, handed_back: Callable[[], None]) -> None:
         """Apply a batch a preparing process planned; `handed_back` once the lane is free."""
         planned = await job.planned
-        self.ids_ahead = not planned.mixed and self.db.dialect == "postgresql"
         if planned.mixed:
             handed_back()
             await self.batch(job.lines, ids=job.ids)

@@ -13,10 +13,11 @@ which the importing process streams in. So the lines are planned exactly as one 
 them, and each lane prepares its next batch while the importing process stores this one.
 
 On PostgreSQL the importing process takes a batch's customer ids from the sequence before it
-hands the batch over (one per line; a refused line leaves its id unused, as a rolled-back
-registration does), and the lane answers with the plans and the records at once, encoded in
-COPY's text form (`batch_writes.as_text`): the records are built while earlier batches are
-stored, not while this one's transaction waits, and the importing process only streams bytes.
+hands the batch over (one per line; a line that is refused or is an update leaves its id
+unused, as a rolled-back registration does), and the lane answers with the plans and the
+records at once, encoded in COPY's text form (`batch_writes.as_text`): the records are built
+while earlier batches are stored, not while this one's transaction waits, and the importing
+process only streams bytes.
 SQLite takes its ids inside the write transaction (MAX + 1), so there the lane builds the
 records when asked, with those ids.
 
