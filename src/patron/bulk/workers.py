@@ -17,9 +17,8 @@ hands the batch over (one per line; a line that is refused or is an update leave
 unused, as a rolled-back registration does), and the lane answers with the plans and the
 records at once, encoded in COPY's text form (`batch_writes.as_text`): the records are built
 while earlier batches are stored, not while this one's transaction waits, and the importing
-process only streams bytes.
-SQLite takes its ids inside the write transaction (MAX + 1), so there the lane builds the
-records when asked, with those ids.
+process only streams bytes. SQLite takes its ids inside the write transaction (MAX + 1), so
+there the lane builds the records when asked, with those ids.
 
 A lane answers one request at a time, in order; the importing process never sends a lane a
 request before it has the answer to the last. A batch with update lines (a `lookup`) is handed
