@@ -194,6 +194,7 @@ def _serve(conn: Connection, config: OrgConfig, inherited: list[Connection]) -> 
             request = conn.recv()
         except (EOFError, OSError):
             return
+        held = batch
         try:
             batch, answer = _answer(config, batch, request)
         except Exception:
@@ -203,7 +204,11 @@ def _serve(conn: Connection, config: OrgConfig, inherited: list[Connection]) -> 
         except (BrokenPipeError, OSError):
             return
         del answer
-        if batch is None:
+        # One collection per batch, once it is let go (after its records, or on PostgreSQL,
+        # where the records come with the plans, when the next batch replaces it).
+        dropped = held is not None and batch is not held
+        del held
+        if dropped:
             gc.collect()
 
 
