@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from patron.bulk import DEFAULT_BATCH_SIZE, batch_writes, checkpoints, workers
-from patron.bulk.batch_writes import Registration
+from patron.bulk.batch_writes import CopyText, Records, Registration
 from patron.bulk.checkpoints import ImportRun
 from patron.bulk.formats import FileProblem, Format, Line, count_lines, fingerprint, read_lines
 from patron.bulk.lines import Prepared, Refused, prepare, reject_entry
@@ -162,16 +162,15 @@ class _Importer:
         """Give a batch to a preparing process; on PostgreSQL with one new customer id per line,
         taken first, so its records come back with its plans."""
         now = utcnow()
-        postgres = self.db.dialect == "postgresql"
         job = _Job(lines, now, lane)
 
         async def planned() -> Planned:
-            if postgres:
+            if self.db.dialect == "postgresql":
                 # In hand-over order (the lock is first come, first served), so ids follow
                 # the file; SQLite takes them in each batch's transaction instead (MAX + 1).
                 async with self._taking_ids, self.db.transaction(write=True) as conn:
                     job.ids = await batch_writes.new_ids(conn, "customers", len(lines))
-            return await lane.prepare(self.run.import_id, now, lines, job.ids, text=postgres)
+            return await lane.prepare(self.run.import_id, now, lines, job.ids)
 
         job.planned = asyncio.ensure_future(planned())
         return job
@@ -191,7 +190,7 @@ class _Importer:
                 stored = await repository.holders(conn, self.config.org_id, planned.wanted)
                 if stored:
                     planned = await job.lane.replan(stored)
-            records = planned.records
+            records: Records | CopyText | None = planned.records
             if records is None:
                 ids = await batch_writes.new_ids(conn, "customers", planned.accepted)
                 records = await job.lane.records(ids)

@@ -68,8 +68,9 @@ class Planned:
     refused: int = 0
     rejects: bytes = b""
     """The reject entries of the refused lines, in line order."""
-    records: Records | CopyText | None = None
-    """The accepted registrations' records, when the batch came with its ids."""
+    records: CopyText | None = None
+    """The accepted registrations' records in COPY's text form, when the batch came with its
+    ids (PostgreSQL)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +79,7 @@ class _Prepare:
     now: datetime
     lines: list[Line]
     ids: list[int] | None
-    """One new customer id per line, taken ahead (PostgreSQL); None: asked for later."""
-    text: bool
-    """Records in COPY's text form (PostgreSQL) rather than rows (SQLite)."""
+    """One new customer id per line, taken ahead (PostgreSQL); None: asked for later (SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +144,17 @@ class _Batch:
             accepted=len(self.accepted),
             refused=len(rejects),
             rejects=b"".join(rejects),
-            records=None if ids is None else self.records([ids[n] for n in self.positions]),
+            records=(
+                None
+                if ids is None
+                else batch_writes.as_text(self.records([ids[n] for n in self.positions]))
+            ),
         )
 
-    def records(self, ids: list[int]) -> Records | CopyText:
-        req = self.request
-        records = batch_writes.records(
-            self.config.org_id, self.accepted, ids, actor=ACTOR, now=req.now
+    def records(self, ids: list[int]) -> Records:
+        return batch_writes.records(
+            self.config.org_id, self.accepted, ids, actor=ACTOR, now=self.request.now
         )
-        return batch_writes.as_text(records) if req.text else records
 
 
 def _answer(config: OrgConfig, batch: _Batch | None, request: object) -> tuple[_Batch | None, Any]:
@@ -236,11 +237,11 @@ class Lane:
         return answer
 
     async def prepare(
-        self, import_id: str, now: datetime, lines: list[Line], ids: list[int] | None, *, text: bool
+        self, import_id: str, now: datetime, lines: list[Line], ids: list[int] | None
     ) -> Planned:
         """Hand the lane a batch; the answer is the batch planned (or `mixed`), with its records
-        when `ids` (one per line) came along; `text`: records for PostgreSQL's COPY."""
-        answer: Planned = await self._ask(_Prepare(import_id, now, lines, ids, text))
+        in COPY's text form when `ids` (one per line, PostgreSQL) came along."""
+        answer: Planned = await self._ask(_Prepare(import_id, now, lines, ids))
         return answer
 
     async def replan(self, stored: Mapping[tuple[str, str], Sequence[Holder]]) -> Planned:
@@ -248,9 +249,10 @@ class Lane:
         answer: Planned = await self._ask(_Replan(stored))
         return answer
 
-    async def records(self, ids: list[int]) -> Records | CopyText:
-        """The batch's COPY records, its accepted registrations taking `ids` in order."""
-        answer: Records | CopyText = await self._ask(_Records(ids))
+    async def records(self, ids: list[int]) -> Records:
+        """The batch's records as rows (SQLite), its accepted registrations taking `ids` in
+        order."""
+        answer: Records = await self._ask(_Records(ids))
         return answer
 
     def close(self) -> None:
