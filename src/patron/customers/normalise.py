@@ -13,10 +13,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from patron import errors
+from patron.customers import phone
 from patron.customers.characters import canonical
 from patron.errors import Entry
 
@@ -49,22 +49,17 @@ def normalise_mobile(raw: str, default_country: str) -> str | None:
 def _mobile(text: str, default_country: str) -> str | None:
     if not text or len(text) > 32:
         return None
-    try:
-        number = phonenumbers.parse(text, default_country)
-    except phonenumbers.NumberParseException:
-        number = None
-    valid = number is not None and phonenumbers.is_valid_number(number)
+    number = phone.parse(text, default_country)
+    valid = number is not None and phone.is_valid(*number)
     if not valid and not text.startswith("+"):
         # "919999000001": digits that already carry their country code.
-        try:
-            number = phonenumbers.parse("+" + text, None)
-        except phonenumbers.NumberParseException:
-            return None
-        valid = phonenumbers.is_valid_number(number)
+        number = phone.parse("+" + text, None)
+        valid = number is not None and phone.is_valid(*number)
     if number is None or not valid:
         return None
     # The national significant number keeps the leading zero some countries dial (Italy: 06...).
-    return f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+    country_code, national = number
+    return f"{country_code}{national}"
 
 
 def normalise_email(raw: str) -> str | None:
