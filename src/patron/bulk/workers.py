@@ -195,7 +195,13 @@ def _serve(conn: Connection, config: OrgConfig, inherited: list[Connection]) -> 
             request = conn.recv()
         except (EOFError, OSError):
             return
-        held = batch
+        if isinstance(request, _Prepare):
+            # One collection per batch, as a safety net, while no batch is alive: the batch a
+            # new one replaces (PostgreSQL) is let go first. A collection walks every live
+            # object, and with a planned batch of 2,000 lines alive it took 100-300 ms, a third
+            # of the process's time.
+            batch = None
+            gc.collect()
         try:
             batch, answer = _answer(config, batch, request)
         except Exception:
@@ -205,12 +211,6 @@ def _serve(conn: Connection, config: OrgConfig, inherited: list[Connection]) -> 
         except (BrokenPipeError, OSError):
             return
         del answer
-        # One collection per batch, once it is let go (after its records, or on PostgreSQL,
-        # where the records come with the plans, when the next batch replaces it).
-        dropped = held is not None and batch is not held
-        del held
-        if dropped:
-            gc.collect()
 
 
 class Lane:
