@@ -3,7 +3,7 @@
 `phonenumbers.parse` and `is_valid_number` cost 15-35 microseconds a number, most of it in
 layers that look for a number inside free text (punctuation, letters, extensions, RFC 3966) and
 in one regular expression per number type. Every mobile of every registration, update and lookup
-goes through them, and a bulk import spends a quarter of its preparing time there.
+goes through them; a bulk import spent a quarter of its preparing time there.
 
 So a number spelt as ASCII digits, with at most a leading `+` and single spaces or hyphens
 between the digits, skips the text layers: for such a spelling `phonenumbers.parse` reduces to
@@ -11,7 +11,8 @@ its number-level steps (the IDD or country code, the national prefix, the length
 are run here in the same order, with `phonenumbers`' own helpers where they work on digits.
 Validity is `phonenumbers`' own rule (the number matches its region's general description and
 one type's), with each region's type patterns joined into one expression per length. Any other
-spelling, and numbers of the non-geographic calling codes, go to `phonenumbers` itself.
+spelling goes to `phonenumbers.parse` itself, and a number of a non-geographic calling code
+(+800...) to its `is_valid_number`.
 tests/customers/test_phone.py holds both functions to `phonenumbers` over every region's
 example numbers, their spellings and mutations, and random digits.
 """
