@@ -170,6 +170,24 @@ def test_everyday_spellings_read_as_phonenumbers_reads_them(text: str, region: s
     assert phone.parse(text, region) == _reference_parse(text, region)
 
 
+def test_the_metadata_patterns_can_be_joined() -> None:
+    """phone._patterns joins a region's type patterns with `|` under fullmatch, which means "one
+    of them matches the whole number" only while they hold no flags, anchors, backreferences or
+    named groups: digits, classes, groups, counts and alternation alone."""
+    patterns = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        assert metadata is not None
+        for name in ("general_desc", *phone._TYPE_DESCS, "mobile"):
+            desc = getattr(metadata, name)
+            if desc is not None and desc.national_number_pattern:
+                patterns.add(desc.national_number_pattern)
+    assert len(patterns) > 1_000
+    allowed = set("0123456789()[]{}|?,-:\\d")
+    assert {c for p in patterns for c in p} <= allowed
+    assert not any("(?" in p.replace("(?:", "") for p in patterns)
+
+
 @pytest.mark.parametrize(
     ("text", "region", "expected"),
     [

@@ -20,7 +20,7 @@ example numbers, their spellings and mutations, and random digits.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import phonenumbers
 from phonenumbers import (
@@ -30,14 +30,24 @@ from phonenumbers import (
     PhoneNumber,
     PhoneNumberDesc,
 )
+
+# Its number-level helpers are private: pyproject.toml pins phonenumbers, and
+# tests/customers/test_phone.py compares every answer with the library's, so an upgrade that
+# changes them fails there first.
 from phonenumbers import phonenumberutil as pnu
 from phonenumbers.re_util import enable_pattern_cache, re_compile
 
-# `phonenumbers` keeps the metadata's compiled patterns instead of asking `re`'s bounded cache
-# for each one on every call (several dozen a number).
+# For the whole process, on purpose: phonenumbers then keeps the metadata's compiled patterns
+# instead of asking `re`'s bounded cache for each one on every call (several dozen a number).
 enable_pattern_cache()
 
+# Why skipping phonenumbers' text layers is safe for this shape: the text starts with `+` or a
+# digit and ends with a digit (nothing to trim), holds no `;` (no RFC 3966) and no letter (no
+# vanity number), and every extension pattern needs a letter or one of `# , ; ~`. With three
+# digits or more its viability check always passes; two bare digits pass it, `+12` and `1-2`
+# do not, so those stay with phonenumbers.
 _EVERYDAY = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
+_MIN_DIGITS = 3
 _TYPE_DESCS = (
     # The order of phonenumberutil._number_type_helper; only whether one matches matters here.
     "premium_rate",
@@ -57,41 +67,45 @@ Parsed = tuple[int, str]
 
 def parse(text: str, region: str | None) -> Parsed | None:
     """`text` read as `phonenumbers.parse(text, region)` reads it, or None where that raises."""
-    if (
-        _EVERYDAY.fullmatch(text) is not None
-        and (region in pnu.SUPPORTED_REGIONS or (region is None and text[0] == "+"))
-        and len(text) <= pnu._MAX_INPUT_STRING_LENGTH
-    ):
-        plus = text[0] == "+"
-        digits = text[plus:].replace(" ", "").replace("-", "")
-        if len(digits) >= 3:  # shorter ones meet phonenumbers' viability check in odd ways
+    plus = text[:1] == "+"
+    metadata = None if region is None else PhoneMetadata.metadata_for_region(region, None)
+    # Without a region phonenumbers reads only a `+` spelling (it refuses the rest).
+    if (metadata is not None or (region is None and plus)) and _EVERYDAY.fullmatch(text):
+        digits = (text[1:] if plus else text).replace(" ", "").replace("-", "")
+        if len(digits) >= _MIN_DIGITS and len(text) <= pnu._MAX_INPUT_STRING_LENGTH:
             try:
-                return _parse_digits(digits, plus, region)
+                return _parse_digits(digits, plus, region, metadata)
             except _ReadAgain:
                 pass
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException:
         return None
-    return int(number.country_code or 0), phonenumbers.national_significant_number(number)
+    assert number.country_code is not None  # phonenumbers sets it on every number it returns
+    return number.country_code, phonenumbers.national_significant_number(number)
 
 
 class _ReadAgain(Exception):
-    """phonenumbers reads these digits a second way (a `+` followed by no known calling code)."""
+    """A `+` followed by no known calling code: phonenumbers then reads the digits a second
+    time, as if there were no `+`, which is left to it."""
 
 
-def _parse_digits(digits: str, plus: bool, region: str | None) -> Parsed | None:
-    metadata = None if region is None else PhoneMetadata.metadata_for_region(region, None)
-    if metadata is None and not plus:
-        raise _ReadAgain
-    country_code, national = _country_code(digits, plus, metadata)
-    if country_code is None:
+def _parse_digits(
+    digits: str, plus: bool, region: str | None, metadata: PhoneMetadata | None
+) -> Parsed | None:
+    """phonenumbers.parse's number-level steps, in its order, on an everyday spelling's digits."""
+    if plus:
+        found = _after_plus(digits)
+    else:
+        assert metadata is not None  # parse() reads a spelling without `+` only with a region
+        found = _without_plus(digits, metadata)
+    if found is None:
         return None
+    country_code, national = found
     if country_code == 0:
-        if metadata is None or metadata.country_code is None:
-            raise _ReadAgain
-        national = digits
-        country_code = metadata.country_code
+        # No calling code in the digits: all of them are the national number, in the region's.
+        assert metadata is not None and metadata.country_code is not None
+        country_code, national = metadata.country_code, digits
     else:
         number_region = pnu.region_code_for_country_code(country_code)
         if number_region != region:
@@ -115,39 +129,38 @@ def _parse_digits(digits: str, plus: bool, region: str | None) -> Parsed | None:
     return country_code, national
 
 
-def _country_code(
-    digits: str, plus: bool, metadata: PhoneMetadata | None
-) -> tuple[int | None, str]:
-    """phonenumberutil._maybe_extract_country_code on digits: (code or 0, the rest); None: refused."""
-    if plus:
-        from_default = False
-        full = digits
-    else:
-        assert metadata is not None  # without a region only a `+` spelling is read here
-        idd = metadata.international_prefix
-        idd_pattern = re_compile(idd if idd is not None else "NonMatch")
-        stripped, full = pnu._parse_prefix_as_idd(idd_pattern, digits)
-        from_default = not stripped
-    if not from_default:
+def _after_plus(digits: str) -> tuple[int, str] | None:
+    """The calling code after a `+` and the rest; None where phonenumbers refuses the number."""
+    if len(digits) <= pnu._MIN_LENGTH_FOR_NSN:
+        return None
+    code, rest = pnu._extract_country_code(digits)
+    if code == 0:
+        raise _ReadAgain
+    return code, rest
+
+
+def _without_plus(digits: str, metadata: PhoneMetadata) -> tuple[int, str] | None:
+    """phonenumberutil._maybe_extract_country_code without a `+`: the calling code after an
+    IDD, or the region's own when the digits start with it and read better without it, or 0
+    (none); None where phonenumbers refuses the number."""
+    idd = metadata.international_prefix
+    stripped, full = pnu._parse_prefix_as_idd(
+        re_compile(idd if idd is not None else "NonMatch"), digits
+    )
+    if stripped:
         if len(full) <= pnu._MIN_LENGTH_FOR_NSN:
-            return None, ""
+            return None
         code, rest = pnu._extract_country_code(full)
-        if code == 0:
-            if plus:
-                raise _ReadAgain  # phonenumbers reads the digits again as if there were no `+`
-            return None, ""  # an unknown calling code after an IDD is refused
-        return code, rest
-    assert metadata is not None
-    default_code = str(metadata.country_code)
-    if full.startswith(default_code):
+        return None if code == 0 else (code, rest)
+    own = str(metadata.country_code)
+    if full.startswith(own):
         general = metadata.general_desc
-        _, national, _ = pnu._maybe_strip_national_prefix_carrier_code(
-            full[len(default_code) :], metadata
-        )
+        _, national, _ = pnu._maybe_strip_national_prefix_carrier_code(full[len(own) :], metadata)
         if (
             not pnu._match_national_number(full, general, False)
             and pnu._match_national_number(national, general, False)
         ) or pnu._test_number_length(full, metadata) == pnu.ValidationResult.TOO_LONG:
+            assert metadata.country_code is not None
             return metadata.country_code, national
     return 0, ""
 
@@ -193,11 +206,13 @@ def _has_type(metadata: PhoneMetadata, national: str) -> bool:
     )
 
 
-@lru_cache(maxsize=4096)
+@cache  # bounded by the metadata: some 245 regions, 17 lengths
 def _patterns(region: str, length: int) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
     """A region's general pattern and its type patterns joined, for numbers of `length` digits.
 
     None where no description admits that length (or has no pattern), which never matches.
+    Joining with `|` under `fullmatch` means "one of them matches the whole number" because the
+    metadata's patterns hold no flags, anchors or backreferences (test_phone.py checks).
     """
     metadata = PhoneMetadata.metadata_for_region(region, None)
     assert metadata is not None  # only asked for regions whose metadata was found
