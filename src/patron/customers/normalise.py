@@ -37,9 +37,10 @@ def as_text(raw: str | int) -> str:
     return str(raw) if isinstance(raw, int) else raw
 
 
-# Parsing a number or an address costs tens of microseconds; the same values come back again and
-# again (a lookup and the channel of the same request, a customer's next visit), so both are
-# cached on their trimmed form.
+# Reading a number or an address costs microseconds, tens of them for the spellings that
+# phonenumbers or email_validator read in full; the same values come back again and again (a
+# lookup and the channel of the same request, a customer's next visit), so both are cached on
+# their trimmed form.
 def normalise_mobile(raw: str, default_country: str) -> str | None:
     """Digits with the country code and no `+`, or None when it is not a valid number."""
     return _mobile(canonical(raw).strip(), default_country)
