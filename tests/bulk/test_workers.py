@@ -8,8 +8,11 @@ from typing import Any
 import orjson
 from starlette.testclient import TestClient
 
+from patron.customers import repository
+from patron.db.driver import Connection
 from tests.bulk.support import cli as patron
 from tests.bulk.support import customer_body, make_org, rejects, rows, write_jsonl
+from tests.conftest import run
 
 
 def _wechat(n: int, mobile: str) -> dict[str, Any]:
@@ -168,3 +171,35 @@ def test_customer_ids_follow_the_file_around_batches_of_updates(
     ids = _ids_by_line(client, org)
     assert len(ids) == 38
     assert ids == sorted(ids)
+
+
+def test_an_import_into_an_empty_org_skips_the_holders_read_until_it_meets_a_holder(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    # Into an org with no identifiers held, a planned batch is stored without reading who holds
+    # its identifiers; a later batch that repeats an earlier one's identifier is refused by the
+    # unique key, retried line by line, and refused as the API refuses it.
+    org, auth = make_org(client)
+
+    async def held(conn: Connection) -> bool:
+        return await repository.holds_identifiers(conn, org)
+
+    assert run(client, held) is False
+    bodies: list[Any] = [customer_body(n) for n in range(1, 13)]
+    bodies[7] = customer_body(2)  # line 8 repeats line 2, of the batch before
+    file = write_jsonl(tmp_path / "lines.jsonl", bodies)
+
+    result = patron(
+        database_url, "import", str(file), "--org", org, "--batch-size", "5", "--workers", "2"
+    )
+
+    assert result.exit_code == 1, result.output
+    refused = rejects(file.with_name("lines.jsonl.rejects.jsonl"))
+    assert [(e["line"], [p["code"] for p in e["errors"]]) for e in refused] == [(8, [8008, 8008])]
+    assert run(client, held) is True
+    answer = client.get(
+        "/v2/customers/lookup",
+        params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": "9800000012"},
+        headers=auth,
+    )
+    assert answer.status_code == 200, answer.text

@@ -9,6 +9,18 @@ Building the records (`records`) needs no database, so the import's preparing pr
 them beside the plans. For PostgreSQL they also encode them in COPY's text form (`as_text`), so
 the importing process receives bytes and streams them in unchanged; `copy` then only numbers the
 events. SQLite, which has no COPY, takes the records as rows.
+
+Foreign keys checked per batch (PostgreSQL, `checks_per_batch`): PostgreSQL checks a foreign key
+row by row, each check a query of its own, and for an import's new customers that was about a
+third of the database's work. Every row of a batch refers either to a row of the same batch (a
+customer's identifiers, history and enrolments to the customer the same records create, a credit
+to the enrolment beside it: `_add` writes them all with the one customer id) or to a row outside
+the customer tables: the org, and the tiers its enrolments name (`OUTSIDE_REFERENCES`). So
+`copy` locks those outside rows as the per-row checks would (`FOR KEY SHARE`, so nobody deletes
+them before the batch commits), checks that every one exists, and only then streams the
+records with the per-row checks off (`session_replication_role = replica`, for the COPY
+statements only). A batch that names a row that is missing is stored with the per-row checks on,
+which refuse it as before.
 """
 
 from __future__ import annotations
@@ -46,6 +58,8 @@ class Records:
     )
     events: list[Event] = field(default_factory=list)
     """In the order their outbox ids follow (numbered by `copy`, in its transaction)."""
+    tiers: set[tuple[int, int]] = field(default_factory=set)
+    """The (program id, tier number) of every tier the enrolments name."""
 
 
 @dataclass(slots=True)
@@ -55,6 +69,8 @@ class CopyText:
 
     tables: dict[str, bytes]
     events: list[str]
+    tiers: list[tuple[int, int]] = field(default_factory=list)
+    """The tiers the enrolments name (`Records.tiers`), sorted."""
 
 
 def as_text(batch: Records) -> CopyText:
@@ -65,7 +81,60 @@ def as_text(batch: Records) -> CopyText:
             f"{text_field(e.event_id)}\t{text_field(e.subject)}\t{text_field(e.payload)}"
             for e in batch.events
         ],
+        sorted(batch.tiers),
     )
+
+
+OUTSIDE_REFERENCES = frozenset({"orgs", "tiers"})
+"""The tables outside the customer tables that a batch's rows refer to; `copy` holds and checks
+those rows itself when the per-row checks are off (a test keeps this equal to the schema's
+foreign keys)."""
+
+_HAS_TRIGGERS = """
+SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ANY($1::regclass[]) AND NOT tgisinternal)
+"""
+
+
+async def checks_per_batch(conn: Connection) -> bool:
+    """Whether batches stored over `conn` may have their foreign keys checked per batch.
+
+    Only on PostgreSQL (not Citus, whose shards check their own keys), when the role may set
+    `session_replication_role` (a superuser, or `GRANT SET ON PARAMETER` on PostgreSQL 15 and
+    later), and when no one has put triggers of their own on the tables: turning the per-row
+    checks off turns those off too, so with any there the import keeps the per-row checks."""
+    if conn.dialect != "postgresql":
+        return False
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"):
+        return False
+    if await conn.fetchval(_HAS_TRIGGERS, [*CUSTOMER_ROW_TABLES, "outbox"]):
+        return False
+    if await conn.fetchval("SELECT current_setting('is_superuser') = 'on'"):
+        return True
+    if int(await conn.fetchval("SELECT current_setting('server_version_num')")) < 150000:
+        return False
+    return bool(
+        await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+    )
+
+
+async def _hold_outside_rows(conn: Connection, org_id: OrgId, tiers: list[tuple[int, int]]) -> bool:
+    """Lock the org's row and the named tiers as the per-row checks would; whether all exist."""
+    if not await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM orgs WHERE org_id = $1 FOR KEY SHARE)", org_id
+    ):
+        return False
+    if not tiers:
+        return True
+    found = await conn.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM tiers t"
+        " JOIN unnest($2::bigint[], $3::int[]) AS n(program_id, number)"
+        " ON t.program_id = n.program_id AND t.number = n.number"
+        " WHERE t.org_id = $1 FOR KEY SHARE OF t) AS held",
+        org_id,
+        [p for p, _ in tiers],
+        [n for _, n in tiers],
+    )
+    return int(found) == len(tiers)
 
 
 _ID_SOURCES = {"customers": ("customer_id_seq", "id"), "outbox": ("outbox_id_seq", "rowid")}
@@ -99,16 +168,28 @@ def records(
             Stamp(org_id, new_id, c.version, now, actor, item.request_id),
             registered=True,
         )
-        _add(out.rows, written)
+        _add(out.rows, out.tiers, written)
         out.events += written.events
     return out
 
 
-async def copy(conn: Connection, org_id: OrgId, batch: Records | CopyText, now: datetime) -> None:
-    """Store the records and their events (the outbox ids taken here, in the events' order)."""
+async def copy(
+    conn: Connection,
+    org_id: OrgId,
+    batch: Records | CopyText,
+    now: datetime,
+    *,
+    per_batch: bool = False,
+) -> None:
+    """Store the records and their events (the outbox ids taken here, in the events' order).
+
+    `per_batch`: the foreign keys may be checked per batch (`checks_per_batch` said so)."""
     outbox_ids = await new_ids(conn, "outbox", len(batch.events))
     if conn.dialect == "postgresql":
         text = batch if isinstance(batch, CopyText) else as_text(batch)
+        relaxed = per_batch and await _hold_outside_rows(conn, org_id, text.tiers)
+        if relaxed:
+            await conn.execute("SET LOCAL session_replication_role = replica")
         for table, data in text.tables.items():
             await conn.copy_text(table, _COLUMNS[table], data)
         if text.events:
@@ -118,6 +199,8 @@ async def copy(conn: Connection, org_id: OrgId, batch: Records | CopyText, now: 
                 for oid, fields in zip(outbox_ids, text.events, strict=True)
             )
             await conn.copy_text("outbox", _COLUMNS["outbox"], outbox_text.encode())
+        if relaxed:
+            await conn.execute("SET LOCAL session_replication_role = origin")
         return
     if isinstance(batch, CopyText):
         raise TypeError("COPY text data reached an SQLite database")
@@ -139,14 +222,16 @@ async def store(
     actor: Actor,
     now: datetime,
     ids: list[int] | None = None,
+    per_batch: bool = False,
 ) -> list[int]:
     """Store every registration and its events; returns the customer ids, in order (`ids`,
-    when they were taken already, otherwise new ones)."""
+    when they were taken already, otherwise new ones; `per_batch` as for `copy`)."""
     if not items:
         return []
     if ids is None:
         ids = await new_ids(conn, "customers", len(items))
-    await copy(conn, org_id, records(org_id, items, ids, actor=actor, now=now), now)
+    batch = records(org_id, items, ids, actor=actor, now=now)
+    await copy(conn, org_id, batch, now, per_batch=per_batch)
     return ids
 
 
@@ -156,8 +241,11 @@ def _json(value: Any) -> JsonText:
     return JsonText(orjson.dumps(value).decode())
 
 
-def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
-    """A registration's rows as COPY records, every column in the table's order."""
+def _add(
+    rows: dict[str, list[tuple[Any, ...]]], tiers: set[tuple[int, int]], written: PlanRows
+) -> None:
+    """A registration's rows as COPY records, every column in the table's order; the tiers its
+    enrolments name go to `tiers`."""
     s = written.stamp
     parts = written.parts
     org, cid = s.org_id, s.customer_id
@@ -182,6 +270,7 @@ def _add(rows: dict[str, list[tuple[Any, ...]]], written: PlanRows) -> None:
         )
     for e in parts["enrolments"]:
         rows["enrolments"].append((org, cid, *e.values(), s.now))
+        tiers.add((e["program_id"], e["tier_number"]))
     for cr in parts["credits"]:
         rows["points_ledger"].append(
             (

@@ -19,8 +19,14 @@ the records come back with the plans (a line that is refused or is an update lea
 unused). A batch with update lines is applied here as above, its registrations taking the ids
 of their lines.
 
+Into an org that held no identifier when the import started, a planned batch is stored without
+reading its holders first: nobody can hold them but a writer beside the import, and the unique
+keys catch that writer. After the first such refusal every batch reads its holders again. On
+PostgreSQL the batches' foreign keys are checked per batch where the role allows it
+(`batch_writes.checks_per_batch`).
+
 A unique key that refuses a row (a concurrent writer took an identifier after the batch read
-its holders) rolls the batch back; it is then retried line by line, and only the guilty lines
+its holders, or in an org that was empty) rolls the batch back; it is then retried line by line, and only the guilty lines
 are refused, with the API's answer to the same race (409: 8008 in the same source/account, 8053
 in another; the line is run alone once more to tell which).
 """
@@ -116,7 +122,16 @@ def utcnow() -> datetime:
 class _Importer:
     """One run of one import: its committed point, its reject file and its org."""
 
-    def __init__(self, db: Database, config: OrgConfig, run: ImportRun, rejects: BinaryIO) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: OrgConfig,
+        run: ImportRun,
+        rejects: BinaryIO,
+        *,
+        per_batch: bool = False,
+        read_holders: bool = True,
+    ) -> None:
         self.db = db
         self.config = config
         self.run = run
@@ -124,6 +139,11 @@ class _Importer:
         self.applied = 0
         self.refused = 0
         self._taking_ids = asyncio.Lock()
+        self.per_batch = per_batch
+        """Foreign keys may be checked per batch (`batch_writes.checks_per_batch`)."""
+        self.read_holders = read_holders
+        """Whether a planned batch reads who holds its identifiers before it is stored: not
+        while the org held no customer when the import started and no batch has met one."""
 
     async def batch(
         self, lines: list[Line], attempt: int = 1, ids: list[int] | None = None
@@ -186,7 +206,7 @@ class _Importer:
 
         async def apply(conn: Connection) -> _Outcome:
             nonlocal planned, freed
-            if planned.wanted:
+            if planned.wanted and self.read_holders:
                 stored = await repository.holders(conn, self.config.org_id, planned.wanted)
                 if stored:
                     planned = await job.lane.replan(stored)
@@ -196,7 +216,9 @@ class _Importer:
                 records = await job.lane.records(ids)
             freed = True
             handed_back()
-            await batch_writes.copy(conn, self.config.org_id, records, job.now)
+            await batch_writes.copy(
+                conn, self.config.org_id, records, job.now, per_batch=self.per_batch
+            )
             return _Outcome(planned.accepted, planned.refused, planned.rejects)
 
         try:
@@ -204,6 +226,9 @@ class _Importer:
         except UniqueViolation:
             if not freed:
                 raise
+            # Someone holds an identifier after all (a writer beside the import): from now on
+            # every batch reads the holders first, as into an org that has customers.
+            self.read_holders = True
             await self._one_by_one(job.lines, job.ids)
 
     async def _commit(
@@ -278,6 +303,7 @@ class _Importer:
                         actor=ACTOR,
                         now=now,
                         ids=None if ids is None else taken,
+                        per_batch=self.per_batch,
                     )
                     pending, taken = [], []
                 outcome = await self._update(conn, item, rid, now, claimed)
@@ -295,7 +321,13 @@ class _Importer:
                 taken.append(ids[n])
             applied += 1
         await batch_writes.store(
-            conn, org_id, pending, actor=ACTOR, now=now, ids=None if ids is None else taken
+            conn,
+            org_id,
+            pending,
+            actor=ACTOR,
+            now=now,
+            ids=None if ids is None else taken,
+            per_batch=self.per_batch,
         )
         return _Outcome(applied, len(refused), b"".join(refused))
 
@@ -363,6 +395,8 @@ async def run_import(
     import_id = fingerprint(path, fmt)
     async with db.transaction(write=False) as conn:
         run = await checkpoints.get(conn, config.org_id, import_id)
+        per_batch = await batch_writes.checks_per_batch(conn)
+        empty = not await repository.holds_identifiers(conn, config.org_id)
     if run is None:
         total = count_lines(path, fmt)
         async with db.transaction(write=True) as conn:
@@ -381,7 +415,7 @@ async def run_import(
     if preparing is None:
         preparing = workers.default_count(-(-(run.total_lines - run.last_line) // batch_size))
     with _open_rejects(reject_path, run.rejects_offset) as rejects:
-        importer = _Importer(db, config, run, rejects)
+        importer = _Importer(db, config, run, rejects, per_batch=per_batch, read_holders=not empty)
         done_before = run.applied + run.refused
         with reporter(run.total_lines) as progress:
             progress.update(done_before, run.refused)

@@ -202,6 +202,15 @@ async def find_id(
     return None if found is None else int(found)
 
 
+async def holds_identifiers(conn: Connection, org_id: OrgId) -> bool:
+    """Whether any customer of the org holds an identifier."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM identifier_owners WHERE org_id = $1)", org_id
+        )
+    )
+
+
 async def holders(
     conn: Connection, org_id: OrgId, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], list[Holder]]:
