@@ -15,6 +15,7 @@ from patron.customers.events import (
     STREAM,
     UPDATED,
     events_for,
+    new_event_id,
     subject,
 )
 from patron.customers.model import Actor, Customer, Enrolment
@@ -85,3 +86,20 @@ def test_every_event_has_its_own_uuid_matching_its_body() -> None:
     for e in events:
         assert e["eventId"] == e["id"]
         assert uuid.UUID(str(e["id"])).version == 4
+
+
+def test_event_ids_are_random_version_4_uuids_in_their_hyphenated_form() -> None:
+    ids = [new_event_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    ones = 0
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        ones |= parsed.int
+    # Every bit but the six the version and the variant fix is set in some id: none is lost
+    # to the masking.
+    fixed = (0xF000 << 64) | (0xC000 << 48)
+    assert ones | fixed == (1 << 128) - 1
+    assert ones & fixed == (0x4000 << 64) | (0x8000 << 48)

@@ -47,9 +47,16 @@ class Prepared:
     consent: ResolvedConsent | None = None
     """The consent states of the line's `subscriptions` (a registration's only)."""
 
+    _pairs: list[tuple[str, str]] | None = field(default=None, init=False, repr=False)
+
     def pairs(self) -> list[tuple[str, str]]:
-        """The (type, value) of every identifier the line adds."""
-        return sorted({(i.type, i.value) for p in self.resolved.profiles for i in p.identifiers})
+        """The (type, value) of every identifier the line adds, sorted (not to be changed: a
+        batch asks twice, once for its holders and once to plan the line)."""
+        if self._pairs is None:
+            self._pairs = sorted(
+                {(i.type, i.value) for p in self.resolved.profiles for i in p.identifiers}
+            )
+        return self._pairs
 
 
 @dataclass(slots=True)

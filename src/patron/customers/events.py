@@ -8,7 +8,7 @@ and one `customer.points_credited` per points credit.
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,17 @@ def subject(org_code: str, event_type: str) -> str:
     """`patron.<org>.<type>`; a `.` of the org code is written `~` (a NATS subject separates
     tokens with `.`, and `~` is not allowed in org codes, so no two orgs share a subject)."""
     return f"{SUBJECT_PREFIX}.{org_code.replace('.', '~')}.{event_type}"
+
+
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
+_NOT_VERSION = ~((0xF000 << 64) | (0xC000 << 48))
+
+
+def new_event_id() -> str:
+    """A random UUID (version 4, RFC 9562) in its hyphenated form: `str(uuid.uuid4())` without
+    building the `UUID` object, in half the time (an import makes one per event)."""
+    h = f"{int.from_bytes(os.urandom(16)) & _NOT_VERSION | _VERSION_4:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _timestamp(value: datetime | None) -> str | None:
@@ -111,7 +122,7 @@ def events_for(
     ]
     events = []
     for event_type, body in bodies:
-        event_id = str(uuid.uuid4())
+        event_id = new_event_id()
         payload = {"eventId": event_id, "type": event_type, **common, **body}
         events.append(
             Event(event_id, subject(org_code, event_type), orjson.dumps(payload).decode())
