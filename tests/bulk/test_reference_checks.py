@@ -139,3 +139,19 @@ def test_a_batch_naming_a_tier_that_is_missing_keeps_the_per_row_checks(
 
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="tiers"):
         run(client, go, write=True)
+
+
+def test_a_batch_encoded_in_parts_joins_into_one_text_in_table_order() -> None:
+    first = CopyText({"customers": b"c1\n", "identifiers": b"i1\n"}, ["e1"], [(1016, 2)])
+    second = CopyText({"enrolments": b"n2\n", "customers": b"c2\n"}, ["e2", "e3"], [(1016, 1)])
+    third = CopyText({"identifiers": b"i3\n"}, [], [(1016, 2)])
+
+    joined = batch_writes.joined([first, second, third])
+
+    assert list(joined.tables.items()) == [
+        ("customers", b"c1\nc2\n"),
+        ("identifiers", b"i1\ni3\n"),
+        ("enrolments", b"n2\n"),
+    ]
+    assert joined.events == ["e1", "e2", "e3"]
+    assert joined.tiers == [(1016, 1), (1016, 2)]

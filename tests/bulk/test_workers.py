@@ -203,3 +203,35 @@ def test_an_import_into_an_empty_org_skips_the_holders_read_until_it_meets_a_hol
         headers=auth,
     )
     assert answer.status_code == 200, answer.text
+
+
+def test_a_batch_encoded_in_parts_stores_what_one_process_stores(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    # A preparing process encodes a batch's records 64 registrations at a time; batches of 150
+    # lines are three parts each, the last one short, with refused lines between them.
+    bodies: list[Any] = [customer_body(n) for n in range(1, 301)]
+    for line in (10, 64, 66, 140, 200):
+        bodies[line - 1] = customer_body(line - 1)  # repeats the line before it: 8008
+    found = {}
+    for workers in ("0", "2"):
+        org, _ = make_org(client)
+        (tmp_path / workers).mkdir()
+        file = write_jsonl(tmp_path / workers / "lines.jsonl", bodies)
+        result = patron(
+            database_url,
+            "import",
+            str(file),
+            "--org",
+            org,
+            "--batch-size",
+            "150",
+            "--workers",
+            workers,
+        )
+        assert result.exit_code == 1, result.output
+        refused = rejects(file.with_name("lines.jsonl.rejects.jsonl"))
+        found[workers] = ([e["line"] for e in refused], _stored(client, org))
+    assert found["2"][0] == [10, 64, 66, 140, 200]
+    assert len(found["2"][1]["history"]) == 295
+    assert found["2"] == found["0"]

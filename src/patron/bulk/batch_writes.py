@@ -85,6 +85,19 @@ def as_text(batch: Records) -> CopyText:
     )
 
 
+def joined(parts: list[CopyText]) -> CopyText:
+    """The text of a batch built in parts, in the parts' order. Pure."""
+    tables: dict[str, list[bytes]] = {}
+    for part in parts:
+        for table, data in part.tables.items():
+            tables.setdefault(table, []).append(data)
+    return CopyText(
+        {table: b"".join(tables[table]) for table in CUSTOMER_ROW_TABLES if table in tables},
+        [event for part in parts for event in part.events],
+        sorted({tier for part in parts for tier in part.tiers}),
+    )
+
+
 OUTSIDE_REFERENCES = frozenset({"orgs", "tiers"})
 """The tables outside the customer tables that a batch's rows refer to; `copy` holds and checks
 those rows itself when the per-row checks are off (a test keeps this equal to the schema's
