@@ -21,7 +21,7 @@ from patron.cli.database_url import DatabaseUrl, unusable
 from patron.config import Settings
 from patron.db.driver import DatabaseUnavailable, create_database
 from patron.errors import ApiError, Problem
-from patron.orgs import service, validation
+from patron.orgs import validation
 from patron.orgs.schema import OrgDocument, document_markdown
 from patron.orgs.validation import ORG_CODE_KEY
 
@@ -139,6 +139,10 @@ def _prepare(
 
 
 async def _apply(path: Path, database_url: str, org: str | None) -> tuple[str, dict[str, Any], str]:
+    # Loaded here: it hashes a dummy secret when imported (orgs.passwords), which every other
+    # `patron` command would pay for at start.
+    from patron.orgs import service
+
     code, data, doc = _prepare(path, database_url, org)
     db = create_database(database_url, pooler=Settings().database_pooler)
     try:

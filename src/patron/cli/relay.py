@@ -12,7 +12,7 @@ import logging
 import signal
 import sqlite3
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
 import typer
@@ -20,8 +20,14 @@ import typer
 from patron.cli.database_url import DatabaseUrl
 from patron.config import Settings
 from patron.db.driver import DatabaseUnavailable, create_database, parse_database_url
-from patron.events.relay import Relay, RelayFailed, RelayOptions, pending_count
 from patron.observability.logs import configure_logging
+
+if TYPE_CHECKING:
+    from patron.events.relay import RelayOptions
+
+# The relay (with the NATS client and the customer modules its events need) is imported when
+# the command runs: every other `patron` command, an import's start among them, is spared
+# loading it.
 
 log = logging.getLogger("patron.relay")
 
@@ -59,6 +65,8 @@ Once = Annotated[
 
 def options_from(settings: Settings) -> RelayOptions:
     """The relay's options as the settings give them."""
+    from patron.events.relay import RelayOptions
+
     return RelayOptions(
         nats_url=settings.nats_url,
         batch_size=settings.relay_batch_size,
@@ -72,6 +80,8 @@ def options_from(settings: Settings) -> RelayOptions:
 
 
 async def _main(settings: Settings, once: bool) -> int:
+    from patron.events.relay import Relay, RelayFailed, pending_count
+
     db = create_database(
         settings.database_url,
         pool_size=2,

@@ -9,15 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from patron.api.event_loop import serving_loop
-from patron.api.http_protocol import BoundedHttpToolsProtocol
 from patron.cli.database_url import DatabaseUrl
 from patron.config import Settings
 from patron.db.driver import parse_database_url
 from patron.observability.logs import configure_logging, uvicorn_log_config
-from patron.observability.workers import multiprocess_directory
 
 Host = Annotated[str | None, typer.Option("--host", envvar="PATRON_HOST", help="Listen address.")]
 Port = Annotated[int | None, typer.Option("--port", envvar="PATRON_PORT", help="Listen port.")]
@@ -60,6 +56,14 @@ def _migrate(url: str) -> None:
 
 
 def _run(settings: Settings) -> None:
+    # The server loads only here, so the other commands (an import, a migration) start without
+    # uvicorn and the HTTP layer.
+    import uvicorn
+
+    from patron.api.event_loop import serving_loop
+    from patron.api.http_protocol import BoundedHttpToolsProtocol
+    from patron.observability.workers import multiprocess_directory
+
     _export(settings)
     # With several workers, metrics live in files every worker can read (multiprocess mode);
     # the directory must exist before the workers import prometheus-client.
