@@ -3,6 +3,7 @@ outside the batch, and turns PostgreSQL's per-row checks off only for its own CO
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -68,11 +69,22 @@ def test_checks_per_batch_only_on_postgresql_with_the_right_and_no_triggers_of_o
     _in_rollback(client, with_a_trigger)
 
     async def without_the_right(conn: Connection) -> None:
-        await conn.execute("CREATE ROLE patron_test_plain_role NOLOGIN")
-        await conn.execute("SET LOCAL ROLE patron_test_plain_role")
+        role = f"patron_test_plain_{uuid.uuid4().hex[:8]}"  # roles belong to the whole server
+        await conn.execute(f"CREATE ROLE {role} NOLOGIN")
+        await conn.execute(f"SET LOCAL ROLE {role}")
         assert await checks_per_batch(conn) is False
 
     _in_rollback(client, without_the_right)
+
+    async def granted(conn: Connection) -> None:
+        role = f"patron_test_granted_{uuid.uuid4().hex[:8]}"
+        await conn.execute(f"CREATE ROLE {role} NOLOGIN")
+        await conn.execute(f"GRANT SET ON PARAMETER session_replication_role TO {role}")
+        await conn.execute(f"SET LOCAL ROLE {role}")
+        assert await checks_per_batch(conn) is True
+        await conn.execute("SET LOCAL session_replication_role = replica")
+
+    _in_rollback(client, granted)
 
 
 def _batch(org: str, customer_id: int, *, owner_of: int, tier: tuple[int, int]) -> CopyText:
