@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,6 +17,7 @@ from patron.bulk.batch_writes import OUTSIDE_REFERENCES, CopyText, checks_per_ba
 from patron.db.copy_text import encode
 from patron.db.driver import Connection
 from patron.db.tables import CUSTOMER_ROW_TABLES, metadata
+from patron.orgs.model import OrgId
 from tests.bulk.support import make_org
 from tests.conftest import run
 
@@ -90,7 +92,7 @@ def test_checks_per_batch_only_on_postgresql_with_the_right_and_no_triggers_of_o
 def _batch(org: str, customer_id: int, *, owner_of: int, tier: tuple[int, int]) -> CopyText:
     """One customer's records, by hand: its row, an identifier owner naming `owner_of`, and an
     enrolment in `tier`."""
-    rows = {
+    rows: dict[str, list[tuple[Any, ...]]] = {
         "customers": [(org, customer_id, 1, "loyalty", "{}", NOW, NOW, "[]")],
         "identifier_owners": [(org, "mobile", f"9198{customer_id:08d}", owner_of)],
         "enrolments": [(org, customer_id, tier[0], tier[1], None, NOW)],
@@ -104,7 +106,8 @@ def test_a_batch_is_copied_with_the_per_row_checks_off_and_only_its_copy(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("the per-row checks are PostgreSQL's")
-    org, _ = make_org(client)
+    code, _ = make_org(client)
+    org = OrgId(code)
     tier = (1016, 2)  # ACME's Gold tier
 
     async def check(conn: Connection) -> None:
@@ -138,7 +141,8 @@ def test_a_batch_naming_a_tier_that_is_missing_keeps_the_per_row_checks(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("the per-row checks are PostgreSQL's")
-    org, _ = make_org(client)
+    code, _ = make_org(client)
+    org = OrgId(code)
 
     async def go(conn: Connection) -> None:
         await batch_writes.copy(

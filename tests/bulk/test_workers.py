@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from patron.customers import repository
 from patron.db.driver import Connection
+from patron.orgs.model import OrgId
 from tests.bulk.support import cli as patron
 from tests.bulk.support import customer_body, make_org, rejects, rows, write_jsonl
 from tests.conftest import run
@@ -86,15 +87,21 @@ def _stored(client: TestClient, org: str) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-def test_rule_import_with_preparing_processes_stores_and_refuses_what_one_process_does(
-    client: TestClient, database_url: str, tmp_path: Path
-) -> None:
-    alone, _ = make_org(client)
-    helped, _ = make_org(client)
+def _import_both_ways(
+    client: TestClient, database_url: str, tmp_path: Path, bodies: list[Any], *, batch_size: int
+) -> tuple[
+    dict[str, tuple[list[dict[str, Any]], dict[str, list[tuple[Any, ...]]]]], dict[str, str]
+]:
+    """Import `bodies` into a new org in one process ("0") and into another with two preparing
+    processes ("2"); per way, the reject entries and what the org holds, and the org. Both
+    refuse a line."""
     found = {}
-    for org, workers in ((alone, "0"), (helped, "2")):
+    orgs = {}
+    for workers in ("0", "2"):
+        org, _ = make_org(client)
+        orgs[workers] = org
         (tmp_path / workers).mkdir()
-        file = write_jsonl(tmp_path / workers / "lines.jsonl", _lines())
+        file = write_jsonl(tmp_path / workers / "lines.jsonl", bodies)
         result = patron(
             database_url,
             "import",
@@ -102,7 +109,7 @@ def test_rule_import_with_preparing_processes_stores_and_refuses_what_one_proces
             "--org",
             org,
             "--batch-size",
-            "5",
+            str(batch_size),
             "--workers",
             workers,
         )
@@ -111,6 +118,13 @@ def test_rule_import_with_preparing_processes_stores_and_refuses_what_one_proces
             rejects(file.with_name("lines.jsonl.rejects.jsonl")),
             _stored(client, org),
         )
+    return found, orgs
+
+
+def test_rule_import_with_preparing_processes_stores_and_refuses_what_one_process_does(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    found, orgs = _import_both_ways(client, database_url, tmp_path, _lines(), batch_size=5)
 
     refused, stored = found["2"]
     assert [(e["line"], [p["code"] for p in e["errors"]]) for e in refused] == [
@@ -126,7 +140,7 @@ def test_rule_import_with_preparing_processes_stores_and_refuses_what_one_proces
     # Every applied line wrote one version: 22 registrations, and the update of line 18.
     assert len(stored["history"]) == 30 - len(refused)
     assert [p[3] for p in stored["profiles"] if p[2] == "First5"] == ["Updated"]
-    assert len(_ids_by_line(client, helped)) == 22
+    assert len(_ids_by_line(client, orgs["2"])) == 22
 
 
 def _ids_by_line(client: TestClient, org: str) -> list[int]:
@@ -182,7 +196,7 @@ def test_an_import_into_an_empty_org_skips_the_holders_read_until_it_meets_a_hol
     org, auth = make_org(client)
 
     async def held(conn: Connection) -> bool:
-        return await repository.holds_identifiers(conn, org)
+        return await repository.holds_identifiers(conn, OrgId(org))
 
     assert run(client, held) is False
     bodies: list[Any] = [customer_body(n) for n in range(1, 13)]
@@ -213,25 +227,9 @@ def test_a_batch_encoded_in_parts_stores_what_one_process_stores(
     bodies: list[Any] = [customer_body(n) for n in range(1, 301)]
     for line in (10, 64, 66, 140, 200):
         bodies[line - 1] = customer_body(line - 1)  # repeats the line before it: 8008
-    found = {}
-    for workers in ("0", "2"):
-        org, _ = make_org(client)
-        (tmp_path / workers).mkdir()
-        file = write_jsonl(tmp_path / workers / "lines.jsonl", bodies)
-        result = patron(
-            database_url,
-            "import",
-            str(file),
-            "--org",
-            org,
-            "--batch-size",
-            "150",
-            "--workers",
-            workers,
-        )
-        assert result.exit_code == 1, result.output
-        refused = rejects(file.with_name("lines.jsonl.rejects.jsonl"))
-        found[workers] = ([e["line"] for e in refused], _stored(client, org))
-    assert found["2"][0] == [10, 64, 66, 140, 200]
-    assert len(found["2"][1]["history"]) == 295
+    found, _ = _import_both_ways(client, database_url, tmp_path, bodies, batch_size=150)
+
+    refused, stored = found["2"]
+    assert [e["line"] for e in refused] == [10, 64, 66, 140, 200]
+    assert len(stored["history"]) == 295
     assert found["2"] == found["0"]

@@ -281,6 +281,18 @@ class _Importer:
         }
         stored = await repository.holders(conn, org_id, sorted(wanted)) if wanted else {}
         claimed: Claims = {}
+
+        async def store(items: list[Registration], taken: list[int]) -> None:
+            await batch_writes.store(
+                conn,
+                org_id,
+                items,
+                actor=ACTOR,
+                now=now,
+                ids=None if ids is None else taken,
+                per_batch=self.per_batch,
+            )
+
         pending: list[Registration] = []
         taken: list[int] = []  # the ids taken ahead for the pending registrations' lines
         refused: list[bytes] = []
@@ -296,15 +308,7 @@ class _Importer:
             if item.lookup is not None:
                 if pending:
                     # The update may name a customer registered earlier in this batch.
-                    await batch_writes.store(
-                        conn,
-                        org_id,
-                        pending,
-                        actor=ACTOR,
-                        now=now,
-                        ids=None if ids is None else taken,
-                        per_batch=self.per_batch,
-                    )
+                    await store(pending, taken)
                     pending, taken = [], []
                 outcome = await self._update(conn, item, rid, now, claimed)
                 if outcome is not None:
@@ -320,15 +324,7 @@ class _Importer:
             if ids is not None:
                 taken.append(ids[n])
             applied += 1
-        await batch_writes.store(
-            conn,
-            org_id,
-            pending,
-            actor=ACTOR,
-            now=now,
-            ids=None if ids is None else taken,
-            per_batch=self.per_batch,
-        )
+        await store(pending, taken)
         return _Outcome(applied, len(refused), b"".join(refused))
 
     async def _update(
