@@ -26,9 +26,9 @@ PostgreSQL the batches' foreign keys are checked per batch where the role allows
 (`batch_writes.checks_per_batch`).
 
 A unique key that refuses a row (a concurrent writer took an identifier after the batch read
-its holders, or in an org that was empty) rolls the batch back; it is then retried line by line, and only the guilty lines
-are refused, with the API's answer to the same race (409: 8008 in the same source/account, 8053
-in another; the line is run alone once more to tell which).
+its holders, or while it skipped that read) rolls the batch back; it is then retried line by
+line, and only the guilty lines are refused, with the API's answer to the same race (409: 8008
+in the same source/account, 8053 in another; the line is run alone once more to tell which).
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ class _Importer:
         """Foreign keys may be checked per batch (`batch_writes.checks_per_batch`)."""
         self.read_holders = read_holders
         """Whether a planned batch reads who holds its identifiers before it is stored: not
-        while the org held no customer when the import started and no batch has met one."""
+        while the org held no identifier when the import started and no batch has met a
+        holder."""
 
     async def batch(
         self, lines: list[Line], attempt: int = 1, ids: list[int] | None = None
