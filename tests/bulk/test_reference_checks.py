@@ -100,14 +100,20 @@ def _batch(org: str, customer_id: int, *, owner_of: int, tier: tuple[int, int]) 
     return CopyText({table: encode(r) for table, r in rows.items()}, [], [tier])
 
 
-@pytest.mark.postgres_only
-def test_a_batch_is_copied_with_the_per_row_checks_off_and_only_its_copy(
-    client: TestClient, backend: str
-) -> None:
+@pytest.fixture
+def pg_org(client: TestClient, backend: str) -> OrgId:
+    """A fresh org, on PostgreSQL only: the per-row checks are PostgreSQL's."""
     if backend != "postgresql":
         pytest.skip("the per-row checks are PostgreSQL's")
     code, _ = make_org(client)
-    org = OrgId(code)
+    return OrgId(code)
+
+
+@pytest.mark.postgres_only
+def test_a_batch_is_copied_with_the_per_row_checks_off_and_only_its_copy(
+    client: TestClient, pg_org: OrgId
+) -> None:
+    org = pg_org
     tier = (1016, 2)  # ACME's Gold tier
 
     async def check(conn: Connection) -> None:
@@ -137,12 +143,9 @@ def test_a_batch_is_copied_with_the_per_row_checks_off_and_only_its_copy(
 
 @pytest.mark.postgres_only
 def test_a_batch_naming_a_tier_that_is_missing_keeps_the_per_row_checks(
-    client: TestClient, backend: str
+    client: TestClient, pg_org: OrgId
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("the per-row checks are PostgreSQL's")
-    code, _ = make_org(client)
-    org = OrgId(code)
+    org = pg_org
 
     async def go(conn: Connection) -> None:
         await batch_writes.copy(
