@@ -52,26 +52,35 @@ def run(
     what: str,
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
+    started: Callable[[int], None] | None = None,
 ) -> str:
-    """Run a command to completion and return its stdout; BenchError with its output if it fails."""
+    """Run a command to completion and return its stdout; BenchError with its output if it fails.
+
+    `started` is called with the command's pid as soon as it runs (to follow its CPU, say)."""
     try:
-        done = subprocess.run(
+        process = subprocess.Popen(
             [str(c) for c in cmd],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=None if env is None else {**os.environ, **env},
-            timeout=timeout,
-            check=False,
             cwd=ROOT,
         )
     except FileNotFoundError as exc:
         raise BenchError(f"{what}: {exc.filename} is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"{what}: did not finish within {timeout:.0f} s") from None
-    if done.returncode != 0:
-        output = "\n".join(s for s in (done.stdout.strip(), done.stderr.strip()) if s)
-        raise BenchError(f"{what} failed (exit {done.returncode}):\n{output[-4000:]}")
-    return done.stdout
+    with process:
+        if started is not None:
+            started(process.pid)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise BenchError(f"{what}: did not finish within {timeout:.0f} s") from None
+    if process.returncode != 0:
+        output = "\n".join(s for s in (stdout.strip(), stderr.strip()) if s)
+        raise BenchError(f"{what} failed (exit {process.returncode}):\n{output[-4000:]}")
+    return stdout
 
 
 def env_int(name: str, default: int) -> int:

@@ -4,7 +4,9 @@ The database (default `patron_import_bench`) is dropped, created, migrated with 
 and given the first benchmark org with `patron org apply`; a JSON Lines file of
 `bench.dataset.registration_body(n)` for n = 1..N is written, and `patron import` loads it as a
 user would run it (a subprocess, default batch size). Customers per second = N / the command's
-wall time (start-up, hashing and counting the file included).
+wall time (start-up, hashing and counting the file included). Beside it, the CPU seconds the
+command's own process, its preparing processes and PostgreSQL's processes spent meanwhile
+(`bench.proc_cpu`, Linux only): on two cores they say which of them sets the pace.
 
     python -m bench.importing --customers 50000
 """
@@ -26,6 +28,7 @@ from bench import dataset
 from bench.common import TMP, BenchError, env_int, log, run, venv_bin
 from bench.load_pg import DEFAULT_ADMIN_URL, database_url, recreate_database
 from bench.orgs import migrate
+from bench.proc_cpu import CpuSampler
 
 TARGET_PER_SECOND = 20_000
 DEFAULT_CUSTOMERS = 50_000  # BENCH_IMPORT_CUSTOMERS
@@ -45,6 +48,9 @@ class ImportReport:
     met: bool
     stored_customers: int
     summary: str
+    cpu_seconds: dict[str, float]
+    """CPU seconds during the command: its own process ("command"), its preparing processes
+    ("children"), PostgreSQL's processes ("postgresql"); empty where /proc is missing."""
 
     def as_dict(self) -> dict[str, Any]:
         """The report as plain JSON data."""
@@ -91,13 +97,19 @@ def bench_import(
     write_file(file, customers)
     file.with_name(file.name + ".rejects.jsonl").unlink(missing_ok=True)
     log("import: patron import")
+    cpu = CpuSampler()
+    cpu.baseline()
     started = time.monotonic()
-    out = run(
-        [venv_bin("patron"), "import", file, "--org", org, "--database-url", url],
-        what="patron import",
-        env={"COLUMNS": "200"},
-        timeout=3600,
-    )
+    try:
+        out = run(
+            [venv_bin("patron"), "import", file, "--org", org, "--database-url", url],
+            what="patron import",
+            env={"COLUMNS": "200"},
+            timeout=3600,
+            started=cpu.start,
+        )
+    finally:
+        cpu.stop()
     seconds = time.monotonic() - started
     del out  # the summary goes to stderr, which `run` keeps only on failure
     stored = asyncio.run(_stored(url, org))
@@ -114,8 +126,9 @@ def bench_import(
         met=rate >= TARGET_PER_SECOND,
         stored_customers=stored,
         summary=f"{customers:,} customers in {seconds:.1f} s",
+        cpu_seconds=cpu.seconds(),
     )
-    log(f"import: {report.summary}: {rate:,.0f} customers/s")
+    log(f"import: {report.summary}: {rate:,.0f} customers/s; CPU seconds {report.cpu_seconds}")
     return report
 
 

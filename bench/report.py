@@ -181,11 +181,18 @@ def _import_line(imported: dict[str, Any] | None, load: dict[str, Any] | None = 
         if loader
         else ""
     )
+    cpu = imported.get("cpu_seconds") or {}
+    spent = (
+        f" CPU meanwhile: the importing process {cpu['command']:,.1f} s, its preparing"
+        f" processes {cpu['children']:,.1f} s, PostgreSQL {cpu['postgresql']:,.1f} s."
+        if cpu
+        else ""
+    )
     return (
         f"Bulk import: `patron import` of {imported['customers']:,} registrations"
         f" ({imported['file_mb']:,.1f} MB of JSON Lines) into a fresh PostgreSQL org took"
         f" {imported['seconds']:,.1f} s: {imported['customers_per_second']:,.0f} customers/s"
-        f" (command wall time, start-up included){against}."
+        f" (command wall time, start-up included){against}.{spent}"
     )
 
 
