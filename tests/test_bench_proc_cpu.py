@@ -28,6 +28,17 @@ _SPIN = (
 )
 
 
+def _cpu_of(code: str) -> dict[str, float]:
+    """The CPU seconds by group while `python -c code` runs."""
+    cpu = CpuSampler()
+    cpu.baseline()
+    try:
+        run([sys.executable, "-c", code], what="a command", started=cpu.start)
+    finally:
+        cpu.stop()
+    return cpu.seconds()
+
+
 def test_a_stat_line_is_read_past_a_name_with_spaces_and_parentheses() -> None:
     line = "4242 (patron (x) y) S 17 4242 17 0 -1 4194304 10 0 0 0 250 50 0 0 20 0 1 0 5 0 0"
     reading = parse_stat(line)
@@ -58,13 +69,7 @@ def test_the_command_and_its_children_are_measured_apart() -> None:
         "child = multiprocessing.get_context('spawn').Process(target=exec, args=(spin,))\n"
         "child.start(); child.join()\n" + _SPIN.format(seconds=0.3)
     )
-    cpu = CpuSampler()
-    cpu.baseline()
-    try:
-        run([sys.executable, "-c", parent], what="a busy command", started=cpu.start)
-    finally:
-        cpu.stop()
-    seconds = cpu.seconds()
+    seconds = _cpu_of(parent)
     assert 0.45 <= seconds[CHILDREN] <= 1.5, seconds
     assert 0.25 <= seconds[COMMAND] <= 1.2, seconds
 
@@ -80,12 +85,6 @@ def test_postgresql_work_the_command_asks_for_counts_as_postgresql() -> None:
         "    await conn.close()\n"
         "asyncio.run(main())\n"
     )
-    cpu = CpuSampler()
-    cpu.baseline()
-    try:
-        run([sys.executable, "-c", query], what="a query", started=cpu.start)
-    finally:
-        cpu.stop()
-    seconds = cpu.seconds()
+    seconds = _cpu_of(query)
     assert seconds[POSTGRESQL] >= 0.2, seconds
     assert seconds[COMMAND] < seconds[POSTGRESQL], seconds
