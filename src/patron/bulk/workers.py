@@ -160,19 +160,12 @@ class _Batch:
 
     def _text(self, ids: list[int], start: int) -> CopyText:
         """The COPY text of the accepted registrations from `start` on, with their lines' ids."""
-        return batch_writes.as_text(
-            batch_writes.records(
-                self.config.org_id,
-                self.accepted[start:],
-                [ids[n] for n in self.positions[start:]],
-                actor=ACTOR,
-                now=self.request.now,
-            )
-        )
+        return batch_writes.as_text(self.records([ids[n] for n in self.positions[start:]], start))
 
-    def records(self, ids: list[int]) -> Records:
+    def records(self, ids: list[int], start: int = 0) -> Records:
+        """The records of the accepted registrations from `start` on, taking `ids` in order."""
         return batch_writes.records(
-            self.config.org_id, self.accepted, ids, actor=ACTOR, now=self.request.now
+            self.config.org_id, self.accepted[start:], ids, actor=ACTOR, now=self.request.now
         )
 
 
