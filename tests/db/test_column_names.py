@@ -2,6 +2,7 @@
 
 import orjson
 
+from patron.db.columns import COPY_COLUMNS
 from patron.db.tables import CUSTOMER_ROW_TABLES, column_names, metadata
 
 
@@ -33,3 +34,9 @@ def test_customer_tables_come_parents_first_and_are_all_that_hold_customer_rows(
         if "customer_id" in t.columns or t.name == "customers"
     }
     assert holding - {"outbox", "idempotency_keys"} == set(CUSTOMER_ROW_TABLES)
+
+
+def test_the_sqlalchemy_free_copy_columns_are_the_schemas() -> None:
+    assert tuple(COPY_COLUMNS) == (*CUSTOMER_ROW_TABLES, "outbox")
+    for table, columns in COPY_COLUMNS.items():
+        assert columns == column_names(table, without=frozenset({"published_at"})), table

@@ -35,9 +35,9 @@ from patron.customers.events import Event
 from patron.customers.model import Actor
 from patron.customers.planner import Plan
 from patron.customers.rows import PlanRows, Stamp, rows_of
+from patron.db.columns import COPY_COLUMNS, CUSTOMER_ROW_TABLES
 from patron.db.copy_text import encode, text_field
 from patron.db.driver import Connection, JsonText
-from patron.db.tables import CUSTOMER_ROW_TABLES, column_names
 from patron.orgs.model import OrgId
 
 
@@ -204,14 +204,14 @@ async def copy(
         if relaxed:
             await conn.execute("SET LOCAL session_replication_role = replica")
         for table, data in text.tables.items():
-            await conn.copy_text(table, _COLUMNS[table], data)
+            await conn.copy_text(table, COPY_COLUMNS[table], data)
         if text.events:
             head, tail = text_field(org_id), text_field(now)
             outbox_text = "".join(
                 f"{head}\t{oid}\t{fields}\t{tail}\n"
                 for oid, fields in zip(outbox_ids, text.events, strict=True)
             )
-            await conn.copy_text("outbox", _COLUMNS["outbox"], outbox_text.encode())
+            await conn.copy_text("outbox", COPY_COLUMNS["outbox"], outbox_text.encode())
         if relaxed:
             await conn.execute("SET LOCAL session_replication_role = origin")
         return
@@ -221,7 +221,7 @@ async def copy(
         (org_id, oid, e.event_id, e.subject, e.payload, now)
         for oid, e in zip(outbox_ids, batch.events, strict=True)
     ]
-    for table, columns in _COLUMNS.items():
+    for table, columns in COPY_COLUMNS.items():
         rows = outbox if table == "outbox" else batch.rows[table]
         if rows:
             await conn.copy_records(table, columns, rows)
@@ -313,11 +313,3 @@ def _add(
             None if written.context is None else _json(written.context),
         )
     )
-
-
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    table: column_names(table, without=frozenset({"published_at"}))
-    for table in (*CUSTOMER_ROW_TABLES, "outbox")
-}
-"""Tables in the order their foreign keys need, with the columns each COPY fills (every column
-but the outbox's `published_at`, which stays NULL until the relay sets it)."""

@@ -10,6 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+# Re-exported: the schema holds the list, columns.py the SQLAlchemy-free copy the import reads.
+from patron.db.columns import CUSTOMER_ROW_TABLES as CUSTOMER_ROW_TABLES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -354,18 +357,6 @@ import_runs = sa.Table(
     sa.PrimaryKeyConstraint("org_id", "import_id"),
     sa.ForeignKeyConstraint(["org_id"], ["orgs.org_id"]),
 )
-
-
-CUSTOMER_ROW_TABLES: tuple[str, ...] = (
-    "customers",
-    "identifier_owners",
-    "identifiers",
-    "enrolments",
-    "points_ledger",
-    "customer_history",
-    "subscriptions",
-)
-"""The tables a customer's own rows live in, parents before children (the order COPY needs)."""
 
 
 def column_names(table: str, *, without: frozenset[str] = frozenset()) -> tuple[str, ...]:
