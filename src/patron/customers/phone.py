@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import (
@@ -63,6 +64,11 @@ _TYPE_DESCS = (
 
 Parsed = tuple[int, str]
 """(country calling code, national significant number) of a parsed number."""
+
+
+_strip_national_prefix: Any = pnu._maybe_strip_national_prefix_carrier_code
+"""(carrier code, national number, stripped?): phonenumbers' stub declares the carrier code a
+str, but it is None when the number has none; typed Any, so compiled code does not check it."""
 
 
 def parse(text: str, region: str | None) -> Parsed | None:
@@ -115,7 +121,7 @@ def _parse_digits(
     if len(national) < pnu._MIN_LENGTH_FOR_NSN:
         return None
     if metadata is not None:
-        _, stripped, _ = pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+        stripped: str = _strip_national_prefix(national, metadata)[1]
         if pnu._test_number_length(stripped, metadata) not in (
             pnu.ValidationResult.TOO_SHORT,
             pnu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
@@ -155,7 +161,7 @@ def _without_plus(digits: str, metadata: PhoneMetadata) -> tuple[int, str] | Non
     own = str(metadata.country_code)
     if full.startswith(own):
         general = metadata.general_desc
-        _, national, _ = pnu._maybe_strip_national_prefix_carrier_code(full[len(own) :], metadata)
+        national: str = _strip_national_prefix(full[len(own) :], metadata)[1]
         if (
             not pnu._match_national_number(full, general, False)
             and pnu._match_national_number(national, general, False)
