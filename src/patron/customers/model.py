@@ -135,8 +135,3 @@ class Holder:
     source: str
     account_id: str
     customer_id: int
-
-    def __reduce__(self) -> tuple[type[Holder], tuple[str, str, int]]:
-        # An import sends stored holders to its preparing processes; compiled (setup.py), a
-        # frozen class cannot be unpickled by setting its attributes one by one.
-        return (Holder, (self.source, self.account_id, self.customer_id))
